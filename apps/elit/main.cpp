@@ -1,0 +1,36 @@
+// elit: train, sample, measure and convert ELIT models from the command line.
+#include <iostream>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "elit/runtime/cpu.h"
+#include "elit/runtime/error.h"
+
+int main(int argc, char** argv) {
+  elit::ensure_fast_blas(argc, argv);
+  CLI::App app{
+      "elit: Elastic Latent Interface Transformers (ELIT) in C++ on libtorch.\n"
+      "One model, many budgets: train SiT / ELIT-SiT models, sample them at any compute budget,\n"
+      "and measure FLOPs, latency and quality. Run 'elit <command> --help' for details.",
+      "elit"};
+  app.require_subcommand(1);
+  elit::app::add_global_options(app);
+  elit::app::add_info_command(app);
+  elit::app::add_forward_command(app);
+  elit::app::add_convert_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const elit::Error& e) {
+    std::cerr << "elit: error: " << e.what() << std::endl;
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "elit: error (libtorch): " << e.what_without_backtrace() << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "elit: error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+// The interface every backbone implements (SiT, U-ViT, HDiT, MM-DiT, with or without the latent
+// interface), so that training, sampling, FLOPs and benchmarks work the same for all of them.
+//
+// Time is the rectified-flow time t in [0, 1] (t = 1 is pure noise, as in the published loss and
+// samplers); a backbone that was published with another time or noise-level input maps t itself.
+#pragma once
+#include <torch/nn/module.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace elit::models {
+
+// What a model is conditioned on. Class-conditional models read `labels`; text-conditioned models
+// read `context` (+ `context_mask`, `pooled`).
+struct Condition {
+  torch::Tensor labels;        // [B] int64; the null class (= num_classes) for unconditional
+  torch::Tensor context;       // [B, L, C] text-encoder tokens
+  torch::Tensor context_mask;  // [B, L] bool, true where a real (non-padding) token is
+  torch::Tensor pooled;        // [B, P] pooled text vector
+
+  int64_t batch() const;
+  // The same rows of every defined field: samples [begin, begin+length).
+  Condition narrow(int64_t begin, int64_t length) const;
+  // Rows of every defined field taken by an index tensor.
+  Condition index_select(const torch::Tensor& index) const;
+  Condition to(torch::Device device) const;
+  static Condition cat(const Condition& a, const Condition& b);
+  static Condition from_labels(torch::Tensor labels);
+};
+
+// Shapes and budget facts that tools need without knowing the backbone.
+struct ModelSpec {
+  std::string name;    // "ELIT-SiT-S/2", or the config's name
+  std::string family;  // "sit", "uvit", "hdit", "mmdit"
+  int64_t in_channels = 0, height = 0, width = 0;  // input [B, C, H, W]
+  int64_t num_classes = 0;                         // class-conditional: labels in [0, n]; n = null
+  bool text_conditioned = false;
+  bool elit = false;             // has a latent interface
+  int64_t tokens_per_group = 1;  // T = g*g latents per group (1 without ELIT)
+  int64_t latent_tokens = 0;     // N latents over the image (spatial tokens without ELIT)
+};
+
+class DiffusionModel : public torch::nn::Module {
+ public:
+  // x: [B, C, H, W], t: [B] -> velocity [B, C, H, W].
+  // budget: fraction of latents kept per group in (0, 1] or an absolute count > 1; unset means
+  // the full budget in eval mode and a level drawn from the training levels in training mode.
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t,
+                                const Condition& condition,
+                                std::optional<double> budget = std::nullopt) = 0;
+  virtual ModelSpec spec() const = 0;
+  // The configuration that rebuilds this model (stored in model files).
+  virtual nlohmann::json config_json() const = 0;
+  // The condition of the unconditional branch of classifier-free guidance.
+  virtual Condition null_condition(const Condition& condition) const;
+  // Mask levels training draws from (empty without ELIT).
+  virtual std::vector<double> training_mask_levels() const { return {}; }
+  // Latents kept per group for a budget; throws elit::Error for an invalid budget.
+  int64_t keep_for_budget(double budget) const;
+};
+
+using ModelPtr = std::shared_ptr<DiffusionModel>;
+
+}  // namespace elit::models

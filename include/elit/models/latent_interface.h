@@ -1,0 +1,104 @@
+// The ELIT latent interface (published elit_utils/token_editors.py), one implementation for every
+// backbone:
+//   Read : learned latent queries (one per slot of a g x g group) cross-attend, group by group, to
+//          the adaLN-modulated spatial tokens of their group; then a gated MLP and the learnable
+//          latent positional embedding.
+//   core : the backbone's blocks run on the first `keep` latents of every group only (tail
+//          dropping; `keep` comes from the budget).
+//   Write: every group's spatial tokens cross-attend to all latents of their group (the dropped
+//          ones still carry their post-Read values, as published) and update the spatial tokens.
+// Internally tokens live in group-major layout [B, G, T, D] (G groups, T = g*g slots), so keeping
+// the first `keep` latents of every group is a slice, never a gather or a per-sample loop.
+#pragma once
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+
+#include "elit/models/attention.h"
+#include "elit/models/budget.h"
+#include "elit/models/mlp.h"
+
+namespace elit::models {
+
+// [B, N, D] tokens in raster order over the layout's grid -> [B, G, T, D], and back.
+torch::Tensor group_tokens(const torch::Tensor& x, const GroupLayout& layout);
+torch::Tensor ungroup_tokens(const torch::Tensor& grouped, const GroupLayout& layout);
+// Raster index of every (group, slot): int64 [G, T].
+torch::Tensor group_raster_index(const GroupLayout& layout);
+
+// What Read hands to the core and to Write.
+struct LatentTokens {
+  torch::Tensor patches;  // [B, G, T, D] spatial tokens (with Read's in-group position)
+  torch::Tensor latents;  // [B, G, T, D] every latent after Read
+  int64_t keep = 0;       // latents per group that run through the core
+  GroupLayout layout;
+  // The kept latents as a token sequence for the core: [B, G*keep, D].
+  torch::Tensor kept() const;
+  // Core output [B, G*keep, D] with the dropped latents put back: [B, G, T, D].
+  torch::Tensor restore(const torch::Tensor& core_out) const;
+};
+
+// Published FiTLayerWModulationLayer (`fit_layer`): modulated grouped cross-attention + MLP.
+class ReadLayerImpl : public torch::nn::Module {
+ public:
+  ReadLayerImpl(int64_t hidden_size, int64_t num_heads);
+  // queries: [T, D] (shared by every group), patches: [B, G, T, D], c: [B, D] -> [B, G, T, D]
+  torch::Tensor forward(const torch::Tensor& queries, const torch::Tensor& patches,
+                        const torch::Tensor& c);
+  torch::nn::ModuleList latents_attend_to_patches{nullptr};  // one CrossAttention
+  torch::nn::ModuleList read_ff{nullptr};                    // one Mlp (ratio 1, no bias)
+  torch::nn::Sequential adaLN_modulation{nullptr};           // SiLU, Linear(D, 7D)
+};
+TORCH_MODULE(ReadLayer);
+
+// Published LatentTokensGroupAdapter: the Read operation.
+class ReadImpl : public torch::nn::Module {
+ public:
+  ReadImpl(int64_t hidden_size, int64_t num_heads, int64_t group_size, int64_t latent_rows);
+  // x: [B, N, D] spatial tokens, c: [B, D] conditioning -> Read's output for the core and Write.
+  LatentTokens forward(const torch::Tensor& x, const torch::Tensor& c, const GroupLayout& layout,
+                       int64_t keep);
+  torch::Tensor learned_query_embed;  // [T, D]
+  torch::Tensor pos_embed;            // [T, D] in-group position of the spatial tokens
+  torch::Tensor latent_pos_embed;     // [latent_rows, D], row = raster index of the latent
+  ReadLayer fit_layer{nullptr};
+  int64_t tokens_per_group;
+};
+TORCH_MODULE(Read);
+
+// Published FiTWriteLayer: the Write operation.
+class WriteImpl : public torch::nn::Module {
+ public:
+  WriteImpl(int64_t hidden_size, int64_t num_heads, int64_t group_size, int64_t depth);
+  // core_out: [B, G*keep, D] -> updated spatial tokens [B, N, D]
+  torch::Tensor forward(const torch::Tensor& core_out, const LatentTokens& read);
+  torch::Tensor pos_embed;  // [T, D]
+  torch::nn::ModuleList patches_attend_to_latents{nullptr};
+  torch::nn::ModuleList write_ff{nullptr};
+};
+TORCH_MODULE(Write);
+
+// Published Sequential{Input,Output}TokenEditor: holds the adapter as `adapters.0`, so that the
+// parameter names match the published state_dict.
+class InputTokenEditorImpl : public torch::nn::Module {
+ public:
+  explicit InputTokenEditorImpl(Read read);
+  torch::nn::ModuleList adapters{nullptr};
+  Read read{nullptr};
+};
+TORCH_MODULE(InputTokenEditor);
+
+class OutputTokenEditorImpl : public torch::nn::Module {
+ public:
+  explicit OutputTokenEditorImpl(Write write);
+  torch::nn::ModuleList adapters{nullptr};
+  Write write{nullptr};
+};
+TORCH_MODULE(OutputTokenEditor);
+
+// Published ELIT initialisation: learned queries and positional tables N(0, 0.02), RMSNorm scales
+// 1, zero Read adaLN output, zero Write attention output projection and MLP output layer (so
+// that Read/Write start as identity-like residuals). Other linears keep PyTorch's default init.
+void initialize_latent_interface(InputTokenEditor& input, OutputTokenEditor& output);
+
+}  // namespace elit::models

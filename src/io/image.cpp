@@ -1,0 +1,70 @@
+#include "elit/io/image.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "elit/runtime/atomic_file.h"
+#include "elit/runtime/error.h"
+
+// stb is header-only: its implementation is compiled in this one file.
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_FAILURE_USERMSG
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+namespace elit::io {
+
+torch::Tensor read_image(const std::string& path) {
+  const std::string bytes = read_file(path);
+  int w = 0, h = 0, c = 0;
+  unsigned char* pixels =
+      stbi_load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()),
+                            static_cast<int>(bytes.size()), &w, &h, &c, 0);
+  check(pixels != nullptr, "cannot decode image '", path, "': ", stbi_failure_reason());
+  auto out = torch::from_blob(pixels, {h, w, c}, torch::kUInt8).clone();
+  stbi_image_free(pixels);
+  return out;
+}
+
+void write_png(const std::string& path, const torch::Tensor& image) {
+  check(image.dim() == 3 && image.scalar_type() == torch::kUInt8 &&
+            (image.size(2) == 1 || image.size(2) == 3 || image.size(2) == 4),
+        "write_png('", path, "') needs uint8 [H, W, C] with C in {1, 3, 4}, got ",
+        image.scalar_type(), " ", image.sizes());
+  auto img = image.contiguous().cpu();
+  const int h = static_cast<int>(img.size(0)), w = static_cast<int>(img.size(1));
+  const int c = static_cast<int>(img.size(2));
+  int len = 0;
+  unsigned char* png = stbi_write_png_to_mem(img.data_ptr<uint8_t>(), w * c, w, h, c, &len);
+  check(png != nullptr, "cannot encode PNG '", path, "'");
+  const std::string bytes(reinterpret_cast<char*>(png), static_cast<size_t>(len));
+  STBIW_FREE(png);
+  write_file_atomically(path, bytes);
+}
+
+torch::Tensor to_uint8_images(const torch::Tensor& x) {
+  check(x.dim() == 4, "to_uint8_images expects [B, C, H, W], got ", x.sizes());
+  auto pixels = (255.0 * (x.detach().to(torch::kFloat32) + 1.0) / 2.0).clamp(0, 255);
+  return pixels.to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous().cpu();
+}
+
+torch::Tensor make_grid(const torch::Tensor& images, int64_t columns, int64_t padding,
+                        uint8_t background) {
+  check(images.dim() == 4 && images.scalar_type() == torch::kUInt8,
+        "make_grid expects uint8 [B, H, W, C], got ", images.sizes());
+  const int64_t B = images.size(0), H = images.size(1), W = images.size(2), C = images.size(3);
+  columns = std::max<int64_t>(1, std::min(columns, B));
+  const int64_t rows = (B + columns - 1) / columns;
+  auto grid = torch::full({rows * (H + padding) + padding, columns * (W + padding) + padding, C},
+                          background, torch::kUInt8);
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t r = i / columns, c = i % columns;
+    grid.narrow(0, padding + r * (H + padding), H)
+        .narrow(1, padding + c * (W + padding), W)
+        .copy_(images[i]);
+  }
+  return grid;
+}
+
+}  // namespace elit::io

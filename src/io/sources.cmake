@@ -1,0 +1,9 @@
+list(APPEND ELIT_SOURCES
+  src/io/safetensors.cpp
+  src/io/state_dict.cpp
+  src/io/zip_reader.cpp
+  src/io/pickle.cpp
+  src/io/published_checkpoint.cpp
+  src/io/model_file.cpp
+  src/io/image.cpp
+)

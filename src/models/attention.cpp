@@ -1,0 +1,99 @@
+#include "elit/models/attention.h"
+
+#include <torch/version.h>
+
+#include <cmath>
+
+namespace elit::models {
+
+namespace nn = torch::nn;
+
+torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                           const torch::Tensor& v) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  auto scores = torch::matmul(q * scale, k.transpose(-2, -1));
+  const bool low_precision = scores.scalar_type() == torch::kBFloat16 ||
+                             scores.scalar_type() == torch::kFloat16;
+  auto weights = low_precision ? scores.softmax(-1, torch::kFloat32).to(scores.scalar_type())
+                               : scores.softmax(-1);
+  return torch::matmul(weights, v);
+}
+
+torch::Tensor split_heads(const torch::Tensor& x, int64_t num_heads) {
+  auto sizes = x.sizes().vec();
+  const int64_t width = sizes.back();
+  sizes.back() = num_heads;
+  sizes.push_back(width / num_heads);
+  return x.view(sizes).transpose(-3, -2);  // [..., N, H, d] -> [..., H, N, d]
+}
+
+torch::Tensor merge_heads(const torch::Tensor& x) {
+  auto t = x.transpose(-3, -2);  // [..., H, N, d] -> [..., N, H, d]
+  auto sizes = t.sizes().vec();
+  const int64_t d = sizes.back();
+  sizes.pop_back();
+  sizes.back() *= d;
+  return t.reshape(sizes);
+}
+
+SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm)
+    : num_heads(num_heads) {
+  qkv = register_module("qkv", nn::Linear(nn::LinearOptions(dim, 3 * dim).bias(true)));
+  if (qk_norm) {
+    const int64_t head_dim = dim / num_heads;
+    q_norm = register_module("q_norm", nn::LayerNorm(nn::LayerNormOptions({head_dim}).eps(1e-5)));
+    k_norm = register_module("k_norm", nn::LayerNorm(nn::LayerNormOptions({head_dim}).eps(1e-5)));
+  }
+  proj = register_module("proj", nn::Linear(dim, dim));
+}
+
+torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
+  const int64_t B = x.size(0), N = x.size(1), D = x.size(2);
+  // [B, N, 3D] -> [B, N, 3, H, d] -> [3, B, H, N, d]
+  auto qkv_heads = qkv(x).view({B, N, 3, num_heads, D / num_heads}).permute({2, 0, 3, 1, 4});
+  auto q = qkv_heads[0], k = qkv_heads[1], v = qkv_heads[2];
+  if (q_norm) {
+    q = q_norm(q);
+    k = k_norm(k);
+  }
+  auto out = scaled_dot_product_attention(q, k, v);  // [B, H, N, d]
+  return proj(out.transpose(1, 2).reshape({B, N, D}));
+}
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : dim(dim), eps(eps) {
+  scale = register_parameter("scale", torch::ones({dim}));
+}
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  auto x32 = x.to(torch::kFloat32);
+  auto rms = x32.norm(2, {-1}, /*keepdim=*/true) * std::pow(static_cast<double>(dim), -0.5);
+  auto normed = (x32 / (rms + eps)).to(x.scalar_type());
+  return scale * normed;
+}
+
+CrossAttentionImpl::CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias)
+    : num_heads(num_heads) {
+  q_proj = register_module("q_proj", nn::Linear(nn::LinearOptions(dim, dim).bias(qkv_bias)));
+  kv_proj = register_module("kv_proj", nn::Linear(nn::LinearOptions(dim, 2 * dim).bias(qkv_bias)));
+  q_norm = register_module("q_norm", RMSNorm(dim));
+  k_norm = register_module("k_norm", RMSNorm(dim));
+  proj = register_module("proj", nn::Linear(dim, dim));
+}
+
+torch::Tensor CrossAttentionImpl::project_queries(const torch::Tensor& q_in) {
+  return split_heads(q_norm(q_proj(q_in)), num_heads);
+}
+
+torch::Tensor CrossAttentionImpl::attend(const torch::Tensor& queries,
+                                         const torch::Tensor& kv_in) {
+  auto kv = kv_proj(kv_in).chunk(2, -1);
+  auto k = split_heads(k_norm(kv[0]), num_heads);
+  auto v = split_heads(kv[1], num_heads);
+  return proj(merge_heads(scaled_dot_product_attention(queries, k, v)));
+}
+
+torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& q_in, const torch::Tensor& kv_in) {
+  return attend(project_queries(q_in), kv_in);
+}
+
+}  // namespace elit::models

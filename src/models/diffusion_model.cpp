@@ -1,0 +1,78 @@
+#include "elit/models/diffusion_model.h"
+
+#include "elit/models/budget.h"
+#include "elit/runtime/error.h"
+
+namespace elit::models {
+namespace {
+
+template <typename F>
+Condition map_fields(const Condition& c, F&& f) {
+  Condition out;
+  if (c.labels.defined()) out.labels = f(c.labels);
+  if (c.context.defined()) out.context = f(c.context);
+  if (c.context_mask.defined()) out.context_mask = f(c.context_mask);
+  if (c.pooled.defined()) out.pooled = f(c.pooled);
+  return out;
+}
+
+}  // namespace
+
+int64_t Condition::batch() const {
+  for (const auto* t : {&labels, &context, &pooled, &context_mask}) {
+    if (t->defined()) return t->size(0);
+  }
+  return 0;
+}
+
+Condition Condition::narrow(int64_t begin, int64_t length) const {
+  return map_fields(*this, [&](const torch::Tensor& t) { return t.narrow(0, begin, length); });
+}
+
+Condition Condition::index_select(const torch::Tensor& index) const {
+  return map_fields(*this, [&](const torch::Tensor& t) {
+    return t.index_select(0, index.to(t.device()));
+  });
+}
+
+Condition Condition::to(torch::Device device) const {
+  return map_fields(*this, [&](const torch::Tensor& t) { return t.to(device); });
+}
+
+Condition Condition::cat(const Condition& a, const Condition& b) {
+  auto join = [](const torch::Tensor& x, const torch::Tensor& y) {
+    check(x.defined() == y.defined(), "cannot batch conditions with different fields");
+    return x.defined() ? torch::cat({x, y}, 0) : torch::Tensor();
+  };
+  Condition out;
+  out.labels = join(a.labels, b.labels);
+  out.context = join(a.context, b.context);
+  out.context_mask = join(a.context_mask, b.context_mask);
+  out.pooled = join(a.pooled, b.pooled);
+  return out;
+}
+
+Condition Condition::from_labels(torch::Tensor labels) {
+  Condition c;
+  c.labels = std::move(labels);
+  return c;
+}
+
+Condition DiffusionModel::null_condition(const Condition& condition) const {
+  const auto s = spec();
+  check(s.num_classes > 0 && condition.labels.defined(), "model '", s.name,
+        "' has no null condition for classifier-free guidance");
+  return Condition::from_labels(torch::full_like(condition.labels, s.num_classes));
+}
+
+int64_t DiffusionModel::keep_for_budget(double budget) const {
+  const auto s = spec();
+  if (!s.elit) {
+    check(budget == 1.0, "model '", s.name, "' has no latent interface; only budget 1 is valid, got ",
+          budget);
+    return 1;
+  }
+  return keep_from_budget(budget, s.tokens_per_group, s.latent_tokens);
+}
+
+}  // namespace elit::models

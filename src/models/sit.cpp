@@ -1,0 +1,151 @@
+#include "elit/models/sit.h"
+
+#include <torch/nn/init.h>
+#include <torch/nn/modules/linear.h>
+
+#include "elit/runtime/error.h"
+
+namespace elit::models {
+
+namespace nn = torch::nn;
+
+SiTImpl::SiTImpl(SiTConfig config) : config_(std::move(config)) {
+  config_.validate();
+  const auto& c = config_;
+  x_embedder = register_module("x_embedder", PatchEmbed(c.in_channels, c.hidden_size, c.patch_size));
+  t_embedder = register_module("t_embedder", TimestepEmbedder(c.hidden_size));
+  y_embedder =
+      register_module("y_embedder", LabelEmbedder(c.num_classes, c.hidden_size, c.class_dropout_prob));
+  // Published: a frozen nn.Parameter filled from numpy in float64, stored as float32.
+  pos_embed = register_buffer(
+      "pos_embed",
+      sincos_pos_embed_2d(c.hidden_size, c.grid_size()).to(torch::kFloat32).unsqueeze(0));
+  blocks = register_module("blocks", nn::ModuleList());
+  for (int64_t i = 0; i < c.depth; ++i) {
+    blocks->push_back(SiTBlock(c.hidden_size, c.num_heads, c.mlp_ratio, c.qk_norm));
+  }
+  final_layer = register_module("final_layer", FinalLayer(c.hidden_size, c.patch_size, c.in_channels));
+  initialize_weights();
+  if (c.enable_elit) {
+    input_token_editor = register_module(
+        "input_token_editor",
+        InputTokenEditor(Read(c.hidden_size, c.num_heads, c.group_size, c.latent_pos_embed_rows)));
+    output_token_editor = register_module(
+        "output_token_editor",
+        OutputTokenEditor(Write(c.hidden_size, c.num_heads, c.group_size, c.elit_write_depth)));
+    initialize_latent_interface(input_token_editor, output_token_editor);
+  }
+}
+
+void SiTImpl::initialize_weights() {
+  torch::NoGradGuard no_grad;
+  // Published SiT.initialize_weights: xavier-uniform linears with zero bias, the patch conv
+  // initialised like a linear, N(0, 0.02) label table and timestep MLP, zero adaLN outputs and
+  // zero final projection (adaLN-Zero).
+  for (auto& module : modules(/*include_self=*/false)) {
+    if (auto* linear = module->as<nn::Linear>()) {
+      nn::init::xavier_uniform_(linear->weight);
+      if (linear->bias.defined()) nn::init::zeros_(linear->bias);
+    }
+  }
+  auto w = x_embedder->proj->weight;
+  nn::init::xavier_uniform_(w.view({w.size(0), -1}));
+  nn::init::zeros_(x_embedder->proj->bias);
+  nn::init::normal_(y_embedder->embedding_table->weight, 0.0, 0.02);
+  nn::init::normal_(t_embedder->mlp[0]->as<nn::Linear>()->weight, 0.0, 0.02);
+  nn::init::normal_(t_embedder->mlp[2]->as<nn::Linear>()->weight, 0.0, 0.02);
+  auto zero_linear = [](nn::LinearImpl* l) {
+    nn::init::zeros_(l->weight);
+    nn::init::zeros_(l->bias);
+  };
+  for (const auto& block : *blocks) {
+    zero_linear(block->as<SiTBlock>()->adaLN_modulation[1]->as<nn::Linear>());
+  }
+  zero_linear(final_layer->adaLN_modulation[1]->as<nn::Linear>());
+  zero_linear(final_layer->linear.get());
+}
+
+GroupLayout SiTImpl::group_layout() const {
+  return GroupLayout{config_.grid_size(), config_.grid_size(), config_.group_size};
+}
+
+ModelSpec SiTImpl::spec() const {
+  ModelSpec s;
+  s.name = config_.model;
+  s.family = "sit";
+  s.in_channels = config_.in_channels;
+  s.height = s.width = config_.input_size;
+  s.num_classes = config_.num_classes;
+  s.elit = config_.enable_elit;
+  s.tokens_per_group = config_.enable_elit ? config_.tokens_per_group() : 1;
+  s.latent_tokens = config_.num_tokens();
+  return s;
+}
+
+nlohmann::json SiTImpl::config_json() const { return sit_config_to_json(config_); }
+
+torch::Tensor SiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
+                               const Condition& condition, std::optional<double> budget) {
+  check(condition.labels.defined(), "model '", config_.model, "' needs class labels");
+  return forward(x, t, condition.labels, budget);
+}
+
+std::vector<double> SiTImpl::training_mask_levels() const {
+  return models::training_mask_levels(config_.elit_min_mask_prob, config_.elit_max_mask_prob,
+                                      config_.tokens_per_group());
+}
+
+torch::Tensor SiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
+                               const torch::Tensor& y, std::optional<double> budget) {
+  int64_t keep = config_.tokens_per_group();
+  if (config_.enable_elit) {
+    if (budget) {
+      keep = keep_for_budget(*budget);
+    } else if (is_training()) {
+      const auto levels = training_mask_levels();
+      const auto pick = torch::randint(static_cast<int64_t>(levels.size()), {1}).item<int64_t>();
+      keep = keep_from_mask_prob(levels[pick], config_.tokens_per_group());
+    }
+  } else if (budget) {
+    keep_for_budget(*budget);  // validates: only 1 without a latent interface
+  }
+  return forward_keep(x, t, y, keep);
+}
+
+torch::Tensor SiTImpl::run_blocks(torch::Tensor x, const torch::Tensor& c, int64_t begin,
+                                  int64_t end) {
+  for (int64_t i = begin; i < end; ++i) x = blocks[i]->as<SiTBlock>()->forward(x, c);
+  return x;
+}
+
+torch::Tensor SiTImpl::forward_keep(const torch::Tensor& x, const torch::Tensor& t,
+                                    const torch::Tensor& y, int64_t keep) {
+  const auto& cfg = config_;
+  check(x.dim() == 4 && x.size(1) == cfg.in_channels && x.size(2) == cfg.input_size &&
+            x.size(3) == cfg.input_size,
+        "model '", cfg.model, "' expects x of shape [B, ", cfg.in_channels, ", ", cfg.input_size,
+        ", ", cfg.input_size, "], got ", x.sizes());
+  check(t.dim() == 1 && t.size(0) == x.size(0), "t must be [", x.size(0), "], got ", t.sizes());
+  check(y.dim() == 1 && y.size(0) == x.size(0), "y must be [", x.size(0), "], got ", y.sizes());
+  auto h = x_embedder(x) + pos_embed;                  // [B, N, D]
+  auto c = t_embedder(t) + y_embedder(y, is_training());  // [B, D]
+  if (!cfg.enable_elit) {
+    h = run_blocks(h, c, 0, cfg.depth);
+  } else {
+    h = run_blocks(h, c, 0, cfg.encoder_depth);
+    auto read = input_token_editor->read->forward(h, c, group_layout(), keep);
+    auto core = run_blocks(read.kept(), c, cfg.encoder_depth, cfg.depth - cfg.dit_decoder_depth);
+    h = output_token_editor->write->forward(core, read);
+    h = run_blocks(h, c, cfg.depth - cfg.dit_decoder_depth, cfg.depth);
+  }
+  return unpatchify(final_layer(h, c));
+}
+
+torch::Tensor SiTImpl::unpatchify(const torch::Tensor& x) const {
+  const int64_t B = x.size(0), p = config_.patch_size, C = config_.in_channels;
+  const int64_t h = config_.grid_size(), w = config_.grid_size();
+  // [B, h, w, p, p, C] -> [B, C, h, p, w, p] -> [B, C, H, W]
+  return x.reshape({B, h, w, p, p, C}).permute({0, 5, 1, 3, 2, 4}).reshape({B, C, h * p, w * p});
+}
+
+}  // namespace elit::models

@@ -1,0 +1,48 @@
+#include "elit/runtime/cpu.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+namespace elit {
+
+int available_cores() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+void set_threads(int n) { at::set_num_threads(n <= 0 ? available_cores() : n); }
+
+std::string blas_core_name() {
+  using CoreName = char* (*)();
+  auto fn = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (!fn) return "";
+  const char* name = fn();
+  return name ? name : "";
+}
+
+void ensure_fast_blas(int argc, char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("ELIT_NO_BLAS_FIX")) return;
+  const std::string core = blas_core_name();
+  // Cores older than Haswell have no FMA; a CPU that has it was misdetected.
+  const bool old_core = core == "Prescott" || core == "Core2" || core == "Penryn" ||
+                        core == "Dunnington" || core == "Nehalem" || core == "Atom" ||
+                        core == "Unknown";
+  if (core.empty() || !old_core) return;
+  const char* target = nullptr;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) {
+    target = "SKYLAKEX";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    target = "HASWELL";
+  }
+  if (!target || argc < 1) return;
+  setenv("OPENBLAS_CORETYPE", target, /*overwrite=*/1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the slow kernels
+}
+
+}  // namespace elit

@@ -1,0 +1,128 @@
+// Behaviour of SiT / ELIT-SiT beyond parity: shapes, budgets, dtypes, training-time dropping.
+#include "elit/models/sit.h"
+
+#include <gtest/gtest.h>
+
+#include "elit/runtime/error.h"
+#include "support/reference.h"
+
+namespace elit::models {
+namespace {
+
+SiTConfig tiny(bool elit) {
+  SiTConfig c;
+  c.model = elit ? "tiny-elit" : "tiny-sit";
+  c.input_size = 8;
+  c.patch_size = 2;
+  c.in_channels = 3;
+  c.hidden_size = 32;
+  c.depth = 4;
+  c.num_heads = 2;
+  c.encoder_depth = 1;
+  c.dit_decoder_depth = 1;
+  c.group_size = 2;
+  c.num_classes = 5;
+  c.enable_elit = elit;
+  return c;
+}
+
+struct Inputs {
+  torch::Tensor x, t, y;
+};
+Inputs inputs(int64_t B = 3) {
+  return {torch::randn({B, 3, 8, 8}), torch::rand({B}), torch::randint(0, 6, {B}, torch::kInt64)};
+}
+
+TEST(SiT, OutputShapeAtEveryValidBudget) {
+  torch::manual_seed(0);
+  SiT model(tiny(true));
+  model->eval();
+  auto in = inputs();
+  torch::NoGradGuard no_grad;
+  for (double b : valid_budgets(4)) {
+    EXPECT_EQ(model->forward(in.x, in.t, in.y, b).sizes(), in.x.sizes()) << b;
+  }
+  EXPECT_EQ(model->forward(in.x, in.t, in.y, 8.0).sizes(), in.x.sizes());  // absolute count
+}
+
+TEST(SiT, BudgetChangesTheOutputOnlyThroughDroppedLatents) {
+  torch::manual_seed(1);
+  SiT model(tiny(true));
+  model->eval();
+  // Give Write and Read non-zero output weights so that budgets matter.
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.05);
+  }
+  auto in = inputs();
+  torch::NoGradGuard no_grad;
+  auto full = model->forward(in.x, in.t, in.y, 1.0);
+  auto default_eval = model->forward(in.x, in.t, in.y);
+  EXPECT_TRUE(torch::allclose(full, default_eval)) << "eval default must be the full budget";
+  auto half = model->forward(in.x, in.t, in.y, 0.5);
+  EXPECT_GT((full - half).abs().max().item<double>(), 1e-6);
+  // Each sample is independent of the others in the batch.
+  auto single = model->forward(in.x.narrow(0, 1, 1), in.t.narrow(0, 1, 1), in.y.narrow(0, 1, 1), 0.5);
+  EXPECT_TRUE(torch::allclose(single, half.narrow(0, 1, 1), 1e-5, 1e-6));
+}
+
+TEST(SiT, InvalidInputsAreClearErrors) {
+  SiT model(tiny(true));
+  model->eval();
+  auto in = inputs();
+  EXPECT_THROW(model->forward(in.x, in.t, in.y, 0.1), elit::Error);
+  EXPECT_THROW(model->forward(in.x, in.t, in.y, 0.0), elit::Error);
+  EXPECT_THROW(model->forward(torch::randn({3, 3, 16, 16}), in.t, in.y), elit::Error);
+  EXPECT_THROW(model->forward(in.x, in.t.narrow(0, 0, 2), in.y), elit::Error);
+  SiT plain(tiny(false));
+  EXPECT_THROW(plain->forward(in.x, in.t, in.y, 0.5), elit::Error);
+  auto bad = tiny(true);
+  bad.group_size = 3;  // 4x4 token grid
+  EXPECT_THROW(SiT{bad}, elit::Error);
+  bad = tiny(true);
+  bad.encoder_depth = 3;
+  bad.dit_decoder_depth = 2;
+  EXPECT_THROW(SiT{bad}, elit::Error);
+}
+
+TEST(SiT, PublishedInitialisationIsIdentityLike) {
+  // adaLN-Zero and the zero-initialised Write make a fresh model output exactly zero.
+  SiT model(tiny(true));
+  auto in = inputs();
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(model->forward(in.x, in.t, in.y, 0.5).abs().max().item<double>(), 0.0);
+}
+
+TEST(SiT, RunsInBfloat16CloseToFloat32) {
+  torch::manual_seed(2);
+  SiT model(tiny(true));
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.05);
+  }
+  model->eval();
+  auto in = inputs();
+  torch::NoGradGuard no_grad;
+  auto ref = model->forward(in.x, in.t, in.y, 0.75);
+  model->to(torch::kBFloat16);
+  auto low = model->forward(in.x.to(torch::kBFloat16), in.t.to(torch::kBFloat16), in.y, 0.75);
+  EXPECT_EQ(low.scalar_type(), torch::kBFloat16);
+  EXPECT_LT(elit::testing::max_rel_error(low, ref), 5e-2);
+}
+
+TEST(SiT, TrainingModeDrawsOnlyConfiguredLevels) {
+  auto cfg = tiny(true);
+  cfg.elit_min_mask_prob = 0.0;
+  cfg.elit_max_mask_prob = 0.75;
+  cfg.class_dropout_prob = 0.0;
+  SiT model(cfg);
+  EXPECT_EQ(model->training_mask_levels(), (std::vector<double>{0, 0.25, 0.5, 0.75}));
+  model->train();
+  auto in = inputs();
+  auto out = model->forward(in.x, in.t, in.y);  // draws a level; must run and give a gradient
+  out.pow(2).mean().backward();
+  EXPECT_TRUE(model->input_token_editor->read->learned_query_embed.grad().defined());
+}
+
+}  // namespace
+}  // namespace elit::models

@@ -1,0 +1,11 @@
+// GoogleTest main: fast BLAS kernels and both cores, as the elit tool uses them.
+#include <gtest/gtest.h>
+
+#include "elit/runtime/cpu.h"
+
+int main(int argc, char** argv) {
+  elit::ensure_fast_blas(argc, argv);
+  elit::set_threads(0);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
