@@ -6,4 +6,5 @@ list(APPEND ELIT_SOURCES
   src/io/published_checkpoint.cpp
   src/io/model_file.cpp
   src/io/image.cpp
+  src/io/npz_writer.cpp
 )

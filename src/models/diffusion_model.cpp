@@ -13,13 +13,14 @@ Condition map_fields(const Condition& c, F&& f) {
   if (c.context.defined()) out.context = f(c.context);
   if (c.context_mask.defined()) out.context_mask = f(c.context_mask);
   if (c.pooled.defined()) out.pooled = f(c.pooled);
+  if (c.tokens.defined()) out.tokens = f(c.tokens);
   return out;
 }
 
 }  // namespace
 
 int64_t Condition::batch() const {
-  for (const auto* t : {&labels, &context, &pooled, &context_mask}) {
+  for (const auto* t : {&labels, &context, &pooled, &context_mask, &tokens}) {
     if (t->defined()) return t->size(0);
   }
   return 0;
@@ -49,6 +50,7 @@ Condition Condition::cat(const Condition& a, const Condition& b) {
   out.context = join(a.context, b.context);
   out.context_mask = join(a.context_mask, b.context_mask);
   out.pooled = join(a.pooled, b.pooled);
+  out.tokens = join(a.tokens, b.tokens);
   return out;
 }
 
@@ -63,6 +65,14 @@ Condition DiffusionModel::null_condition(const Condition& condition) const {
   check(s.num_classes > 0 && condition.labels.defined(), "model '", s.name,
         "' has no null condition for classifier-free guidance");
   return Condition::from_labels(torch::full_like(condition.labels, s.num_classes));
+}
+
+Condition DiffusionModel::condition_for_labels(const torch::Tensor& labels) const {
+  return Condition::from_labels(labels);
+}
+
+Condition DiffusionModel::condition_for_prompts(const std::vector<std::string>&) const {
+  fail("model '", spec().name, "' is not text-conditioned; it takes class labels, not prompts");
 }
 
 int64_t DiffusionModel::keep_for_budget(double budget) const {

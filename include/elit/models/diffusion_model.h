@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace elit::models {
 
@@ -19,6 +20,7 @@ struct Condition {
   torch::Tensor context;       // [B, L, C] text-encoder tokens
   torch::Tensor context_mask;  // [B, L] bool, true where a real (non-padding) token is
   torch::Tensor pooled;        // [B, P] pooled text vector
+  torch::Tensor tokens;        // [B, L] int64 token ids, for a model with a built-in text encoder
 
   int64_t batch() const;
   // The same rows of every defined field: samples [begin, begin+length).
@@ -55,6 +57,10 @@ class DiffusionModel : public torch::nn::Module {
   virtual nlohmann::json config_json() const = 0;
   // The condition of the unconditional branch of classifier-free guidance.
   virtual Condition null_condition(const Condition& condition) const;
+  // The condition for class labels [B] (a text-conditioned model turns them into captions).
+  virtual Condition condition_for_labels(const torch::Tensor& labels) const;
+  // The condition for text prompts; only text-conditioned models support it.
+  virtual Condition condition_for_prompts(const std::vector<std::string>& prompts) const;
   // Mask levels training draws from (empty without ELIT).
   virtual std::vector<double> training_mask_levels() const { return {}; }
   // Latents kept per group for a budget; throws elit::Error for an invalid budget.
