@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "elit/models/attention.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 #include "support/reference.h"
@@ -213,6 +214,36 @@ TEST(MMDiT, BadInputsAreClearErrors) {
   bad.group_size = 4;  // 4x6 grid
   EXPECT_THROW(MMDiT{bad}, elit::Error);
   EXPECT_THROW(mmdit_config_from_json({{"model", "MMDiT-S/2"}, {"depht", 3}}), elit::Error);
+}
+
+// SD3.5's x-only attention (MMDiT-X) appends its shift, scale and gate after the six SD3
+// modulation chunks: with a zero gate the block is the SD3 block with the same other weights.
+TEST(MMDiT, XOnlyAttentionAddsAGatedBranchAfterTheSD3Chunks) {
+  torch::manual_seed(7);
+  const int64_t D = 32;
+  DismantledBlock sd3(D, 2, 4.0, true, false, "rms", /*x_block_self_attn=*/false);
+  DismantledBlock sd35(D, 2, 4.0, true, false, "rms", /*x_block_self_attn=*/true);
+  torch::NoGradGuard no_grad;
+  for (auto& p : sd35->named_parameters()) {
+    if (p.key().rfind("attn2.", 0) == 0) continue;
+    auto ours = p.value();
+    if (p.key().rfind("adaLN_modulation.1.", 0) == 0) ours = ours.narrow(0, 0, 6 * D);
+    sd3->named_parameters()[p.key()].copy_(ours.detach());
+  }
+  auto lin = sd35->adaLN_modulation[1]->as<torch::nn::Linear>();
+  lin->weight.narrow(0, 8 * D, D).zero_();  // gate of attn2
+  lin->bias.narrow(0, 8 * D, D).zero_();
+  auto x = torch::randn({2, 5, D});
+  auto c = torch::randn({2, D});
+  auto run = [&](DismantledBlock& b) {
+    auto pre = b->pre_attention(x, c);
+    auto a = scaled_dot_product_attention(pre.q, pre.k, pre.v);
+    auto a2 = pre.q2.defined() ? scaled_dot_product_attention(pre.q2, pre.k2, pre.v2) : a;
+    return b->post_attention(pre, a, a2);
+  };
+  EXPECT_TRUE(torch::allclose(run(sd3), run(sd35), 1e-6, 1e-6));
+  lin->bias.narrow(0, 8 * D, D).fill_(0.5);
+  EXPECT_GT((run(sd3) - run(sd35)).abs().max().item<double>(), 1e-3);
 }
 
 TEST(MMDiT, SizesFollowTheSD3RuleUnlessOverridden) {

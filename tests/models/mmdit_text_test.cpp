@@ -2,8 +2,10 @@
 // the empty prompt (training on captions: mmdit_train_test.cpp).
 #include <gtest/gtest.h>
 
+#include "elit/io/model_file.h"
 #include "elit/models/mmdit.h"
 #include "elit/runtime/error.h"
+#include "support/reference.h"
 
 namespace elit::models {
 namespace {
@@ -81,6 +83,27 @@ TEST(MMDiTText, PaddingTokensChangeNothingInTheEncoder) {
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(
       torch::allclose(model->forward(x, t, cond), model->forward(x, t, shorter), 1e-5, 1e-6));
+}
+
+// A model file carries the vocabulary and captions, so the trained text path comes back intact.
+TEST(MMDiTText, ModelFileRoundTripKeepsTheTextPath) {
+  torch::manual_seed(8);
+  MMDiT model(tiny_text());
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.05);
+  }
+  model->eval();
+  const auto path = elit::testing::temp_dir("mmdit_file") + "/m.safetensors";
+  io::write_model_file(path, *model);
+  auto back = io::build_model(io::read_model_file(path));
+  auto cond = back->condition_for_prompts({"a bag", "a photo of an ankle boot"});
+  auto x = torch::randn({2, 1, 8, 8});
+  auto t = torch::rand({2});
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(
+      cond.tokens, model->condition_for_prompts({"a bag", "a photo of an ankle boot"}).tokens));
+  EXPECT_TRUE(torch::allclose(back->forward(x, t, cond, 0.5), model->forward(x, t, cond, 0.5)));
 }
 
 }  // namespace

@@ -84,9 +84,12 @@ TEST(MMDiTTrain, TinyTextConditionedModelLearnsItsCaptionedImages) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   RecordProperty("train_seconds", std::to_string(seconds));
   const double end = eval_loss(cond), wrong = eval_loss(swapped);
-  EXPECT_LT(end, 0.4 * start) << "start " << start << " end " << end;
+  if (std::getenv("ELIT_TEST_VERBOSE")) {
+    std::printf("start %.4f end %.4f swapped captions %.4f (%.1f s)\n", start, end, wrong, seconds);
+  }
+  EXPECT_LT(end, 0.25 * start) << "start " << start << " end " << end;
   // The captions carry the information: the wrong captions fit clearly worse.
-  EXPECT_GT(wrong, 1.5 * end) << "right captions " << end << ", swapped " << wrong;
+  EXPECT_GT(wrong, 3 * end) << "right captions " << end << ", swapped " << wrong;
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 //   encoder_depth head blocks on [context; spatial]
 //   -> Read (image stream only, modulated by c) -> core blocks on [context; kept latents]
 //   -> Write -> dit_decoder_depth tail blocks on [context; spatial] (the pre_only last block is
-//   always in the tail). The context stream passes through Read and Write untouched.
+//   always in the tail). The context stream passes through Read and Write untouched. Groups tile
+//   the input's (possibly rectangular) patch grid; latents index the latent positional table by
+//   their raster position in that grid, as in ELIT-SiT.
 // Text conditioning is either external (Condition::context [+ context_mask, pooled], e.g. CLIP/T5
 // features from io::read_context_file) or the built-in tokenizer + text encoder
 // (Condition::tokens from condition_for_prompts / condition_for_labels).
