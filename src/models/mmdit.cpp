@@ -41,6 +41,7 @@ MMDiTImpl::MMDiTImpl(MMDiTConfig config) : config_(std::move(config)) {
     prompts.emplace_back();  // the null label's empty prompt
     caption_tokens_ = tokenizer_->encode(prompts);
   }
+  if (!c.label_context_file.empty()) load_label_context();
   initialize_weights();
   if (c.enable_elit) {
     input_token_editor = register_module(
@@ -91,7 +92,9 @@ ModelSpec MMDiTImpl::spec() const {
   s.in_channels = config_.in_channels;
   s.height = config_.input_height;
   s.width = config_.input_width;
-  s.num_classes = config_.builtin_text() ? static_cast<int64_t>(config_.captions.size()) : 0;
+  s.num_classes = config_.builtin_text()             ? static_cast<int64_t>(config_.captions.size())
+                  : label_context_.context.defined() ? label_context_.context.size(0) - 1
+                                                     : 0;
   s.text_conditioned = true;
   s.elit = config_.enable_elit;
   s.tokens_per_group = config_.enable_elit ? config_.tokens_per_group() : 1;

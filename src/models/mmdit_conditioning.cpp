@@ -1,5 +1,6 @@
 // MM-DiT conditioning: the context a Condition gives (external features or the builtin text
 // encoder), prompts and class captions, the null condition and caption dropout.
+#include "elit/io/context_file.h"
 #include "elit/models/mmdit.h"
 #include "elit/runtime/error.h"
 
@@ -68,19 +69,33 @@ Condition MMDiTImpl::null_condition(const Condition& condition) const {
   return out;
 }
 
+void MMDiTImpl::load_label_context() {
+  const auto& cfg = config_;
+  const auto& path = cfg.label_context_file;
+  auto table = io::read_context_file(path);
+  check(table.context.size(2) == cfg.context_in_features, "'", path, "': context width ",
+        table.context.size(2), " does not match the model's context_in_features ",
+        cfg.context_in_features);
+  check(cfg.adm_in_channels == 0 ||
+            (table.pooled.defined() && table.pooled.size(1) == cfg.adm_in_channels),
+        "'", path, "' needs pooled (N, ", cfg.adm_in_channels, ") for this model's y_embedder");
+  if (cfg.adm_in_channels == 0) table.pooled = torch::Tensor();
+  // The last row (label n) is the null condition with the rows' shapes.
+  label_context_ = Condition::cat(table, null_condition(table.narrow(/*begin=*/0, /*length=*/1)));
+}
+
 Condition MMDiTImpl::condition_for_labels(const torch::Tensor& labels) const {
-  check(config_.builtin_text(), "model '", config_.model,
+  check(config_.builtin_text() || label_context_.context.defined(), "model '", config_.model,
         "' takes precomputed text context (text_encoder \"external\"), not class labels; give "
-        "Condition::context (e.g. from io::read_context_file)");
+        "Condition::context (e.g. from io::read_context_file) or set label_context_file");
   check(labels.dim() == 1 && labels.scalar_type() == torch::kInt64,
-        "class labels must be int64 "
-        "[B], got ",
-        labels.scalar_type(), " ", labels.sizes());
-  const int64_t n = static_cast<int64_t>(config_.captions.size());
+        "class labels must be int64 [B], got ", labels.scalar_type(), " ", labels.sizes());
+  const int64_t n = spec().num_classes;
   check(labels.numel() == 0 ||
             (labels.min().item<int64_t>() >= 0 && labels.max().item<int64_t>() <= n),
         "model '", config_.model, "' has captions for labels 0..", n - 1, " (", n,
-        " = the empty prompt); got labels outside that range");
+        " = the null condition); got labels outside that range");
+  if (!config_.builtin_text()) return label_context_.to(labels.device()).index_select(labels);
   Condition out;
   out.tokens = caption_tokens_.to(labels.device()).index_select(0, labels);
   return out;

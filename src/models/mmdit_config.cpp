@@ -142,6 +142,7 @@ void check_known_keys(const json& j) {
                                               "text_depth",
                                               "text_heads",
                                               "caption_dropout_prob",
+                                              "label_context_file",
                                               "enable_elit",
                                               "encoder_depth",
                                               "dit_decoder_depth",
@@ -203,6 +204,8 @@ void MMDiTConfig::validate() const {
         ": text_encoder must be \"external\" or \"builtin\", got \"", text_encoder, "\"");
   check(caption_dropout_prob >= 0 && caption_dropout_prob <= 1, ctx,
         ": caption_dropout_prob must be in [0, 1], got ", caption_dropout_prob);
+  check(label_context_file.empty() || !builtin_text(), ctx,
+        ": label_context_file is for external text context, not the builtin text encoder");
   if (builtin_text()) {
     check(text_max_tokens >= 2 && text_width > 0 && text_depth >= 0 && text_heads > 0 &&
               text_width % text_heads == 0,
@@ -302,6 +305,7 @@ MMDiTConfig mmdit_config_from_json(const json& j, MMDiTConfig c) {
   read_key(j, "captions", c.captions);
   read_key(j, "vocabulary", c.vocabulary);
   read_key(j, "caption_dropout_prob", c.caption_dropout_prob);
+  read_key(j, "label_context_file", c.label_context_file);
   read_key(j, "enable_elit", c.enable_elit);
   read_optional(j, "elit_max_mask_prob", c.elit_max_mask_prob);
   read_optional(j, "elit_min_mask_prob", c.elit_min_mask_prob);
@@ -334,6 +338,7 @@ json mmdit_config_to_json(const MMDiTConfig& c) {
             {"text_encoder", c.text_encoder},
             {"caption_dropout_prob", c.caption_dropout_prob},
             {"enable_elit", c.enable_elit}};
+  if (!c.label_context_file.empty()) j["label_context_file"] = c.label_context_file;
   if (c.builtin_text()) {
     j["captions"] = c.captions;
     j["vocabulary"] = c.vocabulary;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "elit/io/safetensors.h"
 #include "elit/models/attention.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
@@ -146,6 +147,34 @@ TEST(MMDiT, NullConditionBatchesWithTheConditionAndDropsTheText) {
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(torch::allclose(model->forward(x, t, null),
                               model->forward(x, t, model->null_condition(other)), 1e-6, 1e-6));
+}
+
+// Class-labelled data with precomputed caption features: label i -> row i of the file.
+TEST(MMDiT, LabelContextFileMapsLabelsToItsRows) {
+  torch::manual_seed(9);
+  const auto path = elit::testing::temp_dir("label_context") + "/captions.safetensors";
+  io::TensorMap rows{{"context.0", torch::randn({3, 40})},
+                     {"context.1", torch::randn({5, 40})},
+                     {"pooled.0", torch::randn({24})},
+                     {"pooled.1", torch::randn({24})}};
+  io::write_safetensors(path, rows);
+  auto cfg = tiny(true);
+  cfg.label_context_file = path;
+  MMDiT model(cfg);
+  EXPECT_EQ(model->spec().num_classes, 2);
+  auto cond = model->condition_for_labels(torch::tensor({1, 0, 2}, torch::kInt64));
+  EXPECT_EQ(cond.context.sizes(), (std::vector<int64_t>{3, 5, 40}));
+  EXPECT_TRUE(torch::equal(cond.context[0], rows["context.1"]));
+  EXPECT_TRUE(torch::equal(cond.pooled[1], rows["pooled.0"]));
+  EXPECT_TRUE(torch::equal(cond.context_mask.sum(1), torch::tensor({5, 3, 0}, torch::kInt64)));
+  model->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(model->forward(torch::randn({3, 3, 8, 12}), torch::rand({3}), cond).sizes(),
+            (std::vector<int64_t>{3, 3, 8, 12}));
+  EXPECT_THROW(model->condition_for_labels(torch::tensor({3}, torch::kInt64)), elit::Error);
+  EXPECT_EQ(mmdit_config_from_json(model->config_json()).label_context_file, path);
+  cfg.context_in_features = 41;
+  EXPECT_THROW(MMDiT{cfg}, elit::Error);
 }
 
 TEST(MMDiT, TrainingDropsCaptionsAndDrawsBudgets) {

@@ -67,7 +67,8 @@ class MMDiTImpl : public DiffusionModel {
   // Builtin text: the empty prompt; external: the context fully masked and a zero pooled vector.
   // Same shapes as `condition`, so the two CFG branches batch together.
   Condition null_condition(const Condition& condition) const override;
-  // Builtin text only: label i -> captions[i] (label == number of captions -> the empty prompt).
+  // Builtin text: label i -> captions[i]; external text with label_context_file: label i -> row
+  // i of that file. Label n (the number of captions / rows) -> the null condition.
   Condition condition_for_labels(const torch::Tensor& labels) const override;
   Condition condition_for_prompts(const std::vector<std::string>& prompts) const override;
   std::vector<double> training_mask_levels() const override;
@@ -101,6 +102,8 @@ class MMDiTImpl : public DiffusionModel {
   MMDiTConfig config_;
   std::unique_ptr<text::WordTokenizer> tokenizer_;
   torch::Tensor caption_tokens_;  // [captions + 1, text_max_tokens]; the last row: empty prompt
+  Condition label_context_;       // label_context_file's rows + a null row
+  void load_label_context();
 };
 TORCH_MODULE(MMDiT);
 

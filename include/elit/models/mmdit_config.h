@@ -46,6 +46,9 @@ struct MMDiTConfig {
   // Training: probability that a sample's condition is replaced by the null condition (empty
   // prompt / fully masked context), for classifier-free guidance.
   double caption_dropout_prob = 0.1;
+  // External text: a context file (io::read_context_file) with one row per class label, so that
+  // class-labelled data trains with precomputed CLIP/T5 caption features (label n = null).
+  std::string label_context_file;
 
   // ELIT (same meaning as for ELIT-SiT). The joint blocks are split into encoder_depth head
   // blocks on [context; spatial], core blocks on [context; kept latents] and dit_decoder_depth
