@@ -175,8 +175,8 @@ void MMDiTConfig::resolve() {
   if (!builtin_text()) return;
   if (captions.empty()) captions = text::fashion_mnist_captions();
   if (vocabulary.empty()) vocabulary = text::build_vocabulary(captions);
-  if (context_in_features == 0) context_in_features = text_width;
-  if (adm_in_channels == 0) adm_in_channels = text_width;
+  // The builtin encoder's outputs are the context tokens and the pooled vector.
+  context_in_features = adm_in_channels = text_width;
 }
 
 void MMDiTConfig::validate() const {

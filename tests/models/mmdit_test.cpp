@@ -300,9 +300,7 @@ TEST(MMDiT, RegistryBuildsNamedModelsAndConfigsRoundTrip) {
   cfg["hidden_size"] = 32;
   cfg["num_heads"] = 2;
   cfg["encoder_depth"] = 0;
-  cfg["text_width"] = 16;
-  cfg["context_in_features"] = 16;
-  cfg["adm_in_channels"] = 16;
+  cfg["text_width"] = 16;  // the context and pooled widths follow it
   auto model = create_model(cfg);
   const auto s = model->spec();
   EXPECT_EQ(s.family, "mmdit");
