@@ -1,5 +1,6 @@
 #include "elit/models/registry.h"
 
+#include "elit/models/mmdit.h"
 #include "elit/models/sit.h"
 #include "elit/runtime/error.h"
 
@@ -25,12 +26,18 @@ nlohmann::json resolve_model_config(const nlohmann::json& config) {
     c.validate();
     return sit_config_to_json(c);
   }
+  if (family == "mmdit") {
+    auto c = mmdit_config_from_json(config);
+    c.validate();
+    return mmdit_config_to_json(c);
+  }
   fail("unknown model family '", family, "' in config ", config.dump());
 }
 
 ModelPtr create_model(const nlohmann::json& config) {
   const std::string family = model_family(config);
   if (family == "sit") return SiT(sit_config_from_json(config)).ptr();
+  if (family == "mmdit") return MMDiT(mmdit_config_from_json(config)).ptr();
   fail("unknown model family '", family, "' in config ", config.dump());
 }
 
@@ -38,6 +45,10 @@ nlohmann::json named_model_config(const std::string& name) {
   return resolve_model_config({{"model", name}});
 }
 
-std::vector<std::string> named_models() { return named_sit_models(); }
+std::vector<std::string> named_models() {
+  auto names = named_sit_models();
+  for (auto& n : named_mmdit_models()) names.push_back(std::move(n));
+  return names;
+}
 
 }  // namespace elit::models

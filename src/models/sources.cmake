@@ -9,4 +9,9 @@ list(APPEND ELIT_SOURCES
   src/models/sit_block.cpp
   src/models/latent_interface.cpp
   src/models/sit.cpp
+  src/models/mmdit_config.cpp
+  src/models/mmdit_block.cpp
+  src/models/text_encoder.cpp
+  src/models/mmdit.cpp
+  src/models/mmdit_conditioning.cpp
 )

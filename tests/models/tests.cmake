@@ -4,4 +4,10 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   models/parity_test.cpp
   models/sit_test.cpp
   models/reference_case.cpp
+  models/mmdit_parity_test.cpp
+  models/mmdit_test.cpp
+  models/mmdit_text_test.cpp
+)
+list(APPEND ELIT_SLOW_TEST_SOURCES
+  models/mmdit_train_test.cpp
 )
