@@ -7,4 +7,6 @@ list(APPEND ELIT_SOURCES
   src/io/model_file.cpp
   src/io/image.cpp
   src/io/npz_writer.cpp
+  src/io/checkpoint_path.cpp
+  src/io/svg_plot.cpp
 )
