@@ -37,7 +37,18 @@ std::string num(double v) {
   return buf;
 }
 
-// Linear axis from 0 (or the data minimum when it is far from 0) to a rounded maximum.
+// A "nice" tick spacing (1, 2, 2.5 or 5 times a power of ten) giving at most ~6 ticks.
+double tick_step(double range) {
+  const double raw = range / 5.0;
+  const double power = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    if (m * power >= raw) return m * power;
+  }
+  return 10 * power;
+}
+
+// Linear axis from 0 (or from below the data minimum when it is far from 0) to a padded maximum,
+// with ticks at round numbers.
 struct Axis {
   double lo = 0, hi = 1;
   Axis(double min_v, double max_v) {
@@ -49,6 +60,13 @@ struct Axis {
   }
   double map(double v, double from, double to) const {
     return from + (v - lo) / (hi - lo) * (to - from);
+  }
+  std::vector<double> ticks() const {
+    const double step = tick_step(hi - lo);
+    std::vector<double> out;
+    for (double v = std::ceil(lo / step) * step; v <= hi + 1e-12 * step; v += step)
+      out.push_back(v);
+    return out;
   }
 };
 
@@ -66,8 +84,7 @@ void open_svg(std::ostringstream& out, const PlotText& text) {
 }
 
 void y_axis(std::ostringstream& out, const Axis& y) {
-  for (int i = 0; i <= 5; ++i) {
-    const double v = y.lo + (y.hi - y.lo) * i / 5.0;
+  for (double v : y.ticks()) {
     const double py = y.map(v, kHeight - kBottom, kTop);
     out << "<line x1=\"" << kLeft << "\" x2=\"" << kWidth - kRight << "\" y1=\"" << num(py)
         << "\" y2=\"" << num(py) << "\" stroke=\"#ddd\"/>\n"
@@ -121,8 +138,8 @@ std::string svg_line_plot(const std::vector<PlotSeries>& series, const PlotText&
   std::ostringstream out;
   open_svg(out, text);
   y_axis(out, y);
-  for (int i = 0; i <= 5; ++i) {
-    const double v = x.lo + (x.hi - x.lo) * i / 5.0, px = x.map(v, kLeft, kWidth - kRight);
+  for (double v : x.ticks()) {
+    const double px = x.map(v, kLeft, kWidth - kRight);
     out << "<text x=\"" << num(px) << "\" y=\"" << kHeight - kBottom + 18
         << "\" text-anchor=\"middle\">" << short_number(v) << "</text>\n";
   }

@@ -5,4 +5,5 @@ list(APPEND ELIT_SOURCES
   src/sampling/sampler.cpp
   src/sampling/seeds.cpp
   src/sampling/generate.cpp
+  src/sampling/cost.cpp
 )

@@ -3,4 +3,5 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   sampling/guidance_test.cpp
   sampling/budget_schedule_test.cpp
   sampling/generate_test.cpp
+  sampling/cost_test.cpp
 )
