@@ -4,4 +4,5 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   sampling/budget_schedule_test.cpp
   sampling/generate_test.cpp
   sampling/cost_test.cpp
+  sampling/cli_test.cpp
 )
