@@ -20,7 +20,7 @@ struct ModelOptions {
   io::ModelFile read() const;
 };
 
-torch::Dtype parse_dtype(const std::string& name);    // float32|float64|bfloat16|float16
+torch::Dtype parse_dtype(const std::string& name);  // float32|float64|bfloat16|float16
 torch::Device parse_device(const std::string& name);  // cpu|cuda|cuda:N
 std::string dtype_name(torch::Dtype dtype);
 

@@ -193,6 +193,7 @@ void add_guidance_command(CLI::App& app) {
       "step, images from the same noise; JSON, grid and SVG charts");
   o->flags.add_to(*cmd, "guidance");
   cmd->remove_option(cmd->get_option("--cfg-scale"));  // --scales instead
+  cmd->get_option("--classes")->description("class labels, e.g. 0,3,7, or 'all' (default: 0)");
   cmd->add_option("--scales", o->scales, "guidance scales, comma-separated")->capture_default_str();
   cmd->add_option("--budget", o->budget, "budget of the conditional branch (and of CFG)")
       ->capture_default_str();

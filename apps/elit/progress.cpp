@@ -48,8 +48,7 @@ Progress::~Progress() {
   if (!finished_ && done_ > 0) finish();
 }
 
-void Progress::update(int64_t done,
-                      const std::vector<std::pair<std::string, std::string>>& fields) {
+void Progress::update(int64_t done, const std::vector<std::pair<std::string, std::string>>& fields) {
   if (start_done_ < 0) {
     // Rates count from the first report, so a resumed run shows its own speed.
     start_done_ = done > 0 ? done - 1 : 0;
@@ -73,10 +72,8 @@ void Progress::finish() {
 
 void Progress::draw(bool final_line) {
   if (quiet()) return;
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate =
-      elapsed > 0 ? static_cast<double>(done_ - std::max<int64_t>(start_done_, 0)) / elapsed : 0;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = elapsed > 0 ? static_cast<double>(done_ - std::max<int64_t>(start_done_, 0)) / elapsed : 0;
   const double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : NAN;
   std::ostringstream line;
   line << label_ << " ";
@@ -84,9 +81,9 @@ void Progress::draw(bool final_line) {
     const int width = 24;
     const int filled = static_cast<int>(static_cast<double>(width) * static_cast<double>(done_) /
                                         static_cast<double>(total_));
-    line << "[" << std::string(std::min(filled, width), '=') << (filled < width ? ">" : "")
-         << std::string(std::max(0, width - filled - 1), ' ') << "] " << done_ << "/" << total_
-         << " "
+    line << "[" << std::string(std::min(filled, width), '=')
+         << (filled < width ? ">" : "") << std::string(std::max(0, width - filled - 1), ' ')
+         << "] " << done_ << "/" << total_ << " "
          << static_cast<int>(100.0 * static_cast<double>(done_) / static_cast<double>(total_))
          << "%";
   }

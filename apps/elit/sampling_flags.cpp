@@ -70,6 +70,7 @@ LoadedModel load_model(const SamplingFlags& flags) {
   LoadedModel m;
   m.file = flags.model.read();
   m.model = io::build_model(m.file, parse_dtype(flags.dtype), parse_device(flags.device));
+  m.file.weights.clear();  // the model holds its own copy; do not keep two
   m.spec = m.model->spec();
   m.data_space = io::model_data_space(m.file, m.spec.in_channels);
   std::ostringstream msg;
