@@ -7,5 +7,9 @@ namespace elit::app {
 void add_info_command(CLI::App& app);
 void add_forward_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_sample_command(CLI::App& app);
+void add_budgets_command(CLI::App& app);
+void add_guidance_command(CLI::App& app);
+void add_flops_command(CLI::App& app);
 
 }  // namespace elit::app

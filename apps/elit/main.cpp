@@ -18,6 +18,10 @@ int main(int argc, char** argv) {
   elit::app::add_info_command(app);
   elit::app::add_forward_command(app);
   elit::app::add_convert_command(app);
+  elit::app::add_sample_command(app);
+  elit::app::add_budgets_command(app);
+  elit::app::add_guidance_command(app);
+  elit::app::add_flops_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

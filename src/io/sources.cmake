@@ -8,4 +8,6 @@ list(APPEND ELIT_SOURCES
   src/io/image.cpp
   src/io/npz_writer.cpp
   src/io/context_file.cpp
+  src/io/checkpoint_path.cpp
+  src/io/svg_plot.cpp
 )

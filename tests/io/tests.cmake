@@ -3,4 +3,6 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   io/published_checkpoint_test.cpp
   io/zip_pickle_test.cpp
   io/context_file_test.cpp
+  io/checkpoint_path_test.cpp
+  io/svg_plot_test.cpp
 )

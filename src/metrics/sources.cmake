@@ -1,0 +1,4 @@
+list(APPEND ELIT_SOURCES
+  src/metrics/flops.cpp
+  src/metrics/flops_counter.cpp
+)
