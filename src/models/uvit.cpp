@@ -156,11 +156,11 @@ torch::Tensor UViTImpl::forward_timesteps(const torch::Tensor& x, const torch::T
   auto to_latents = [&] {  // [B, E + N, D] -> [B, E + G*keep, D]
     read = input_token_editor->read->forward(h.narrow(1, E, h.size(1) - E), cond, group_layout(),
                                              keep);
-    if (trace_) trace_->push_back({"read", "interface", h.size(1) - E});
+    if (trace_) trace_->push_back({"read", "interface", c.num_tokens()});
     h = torch::cat({h.narrow(1, 0, E), read.kept()}, 1);
   };
   auto to_spatial = [&] {  // [B, E + G*keep, D] -> [B, E + N, D]
-    if (trace_) trace_->push_back({"write", "interface", h.size(1) - E});
+    if (trace_) trace_->push_back({"write", "interface", c.num_tokens()});
     auto patches = output_token_editor->write->forward(h.narrow(1, E, h.size(1) - E), read);
     h = torch::cat({h.narrow(1, 0, E), patches}, 1);
   };

@@ -1,5 +1,7 @@
 #include "models/backbone_test_util.h"
 
+#include <ATen/Parallel.h>
+
 namespace elit::testing {
 
 std::vector<std::string> params_without_gradient(const torch::nn::Module& model,
@@ -18,6 +20,15 @@ std::vector<std::string> params_without_gradient(const torch::nn::Module& model,
 void perturb_parameters(torch::nn::Module& model, double scale) {
   torch::NoGradGuard no_grad;
   for (auto& p : model.parameters()) p.add_(torch::randn_like(p) * scale);
+}
+
+torch::Tensor smooth_images(int64_t B, int64_t C, int64_t H, int64_t W) {
+  namespace F = torch::nn::functional;
+  auto coarse = torch::rand({B, C, 3, 3}) * 2 - 1;
+  return F::interpolate(coarse, F::InterpolateFuncOptions()
+                                    .size(std::vector<int64_t>{H, W})
+                                    .mode(torch::kBilinear)
+                                    .align_corners(true));
 }
 
 namespace {
@@ -49,6 +60,10 @@ double eval_loss(models::DiffusionModel& model, const torch::Tensor& x0, const t
 
 OverfitResult overfit(models::DiffusionModel& model, const torch::Tensor& images,
                       const torch::Tensor& labels, int steps, double lr) {
+  // Tiny tensors gain nothing from a second thread, and on a busy machine its synchronisation
+  // dominates the step time.
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
   OverfitResult r;
   torch::manual_seed(1234);
   r.before = eval_loss(model, images, labels);
@@ -67,6 +82,7 @@ OverfitResult overfit(models::DiffusionModel& model, const torch::Tensor& images
   }
   torch::manual_seed(1234);
   r.after = eval_loss(model, images, labels);
+  at::set_num_threads(threads);
   return r;
 }
 

@@ -18,6 +18,10 @@ std::vector<std::string> params_without_gradient(const torch::nn::Module& model,
 // pass gradients through).
 void perturb_parameters(torch::nn::Module& model, double scale);
 
+// B smooth random images in [-1, 1] (bilinear upsampling of a 3x3 random grid), like natural
+// images dominated by low frequencies.
+torch::Tensor smooth_images(int64_t B, int64_t C, int64_t H, int64_t W);
+
 // Rectified-flow loss at fixed noise/t (eval mode, full budget) before and after `steps` AdamW
 // steps on `images` [B, C, H, W] with `labels` (training mode: budgets drawn per step).
 struct OverfitResult {
