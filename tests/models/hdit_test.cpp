@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include "elit/io/model_file.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 #include "models/backbone_test_util.h"
+#include "support/reference.h"
 
 namespace elit::models {
 namespace {
@@ -197,6 +199,31 @@ TEST(HDiT, ReadsThePublishedKDiffusionConfigAndTheRegistry) {
   EXPECT_EQ(model->spec().latent_tokens, 49);
   EXPECT_EQ(resolve_model_config(model->config_json()), model->config_json());
   EXPECT_THROW(resolve_model_config({{"model", "HDiT-T/2"}, {"widthz", 3}}), Error);
+}
+
+TEST(HDiT, EveryNamedModelHasAValidConfig) {
+  int count = 0;
+  for (const auto& name : named_hdit_models()) {
+    EXPECT_NO_THROW(named_hdit_config(name).validate()) << name;
+    ++count;
+  }
+  EXPECT_EQ(count, 10);
+}
+
+TEST(ELITHDiT, ModelFileRoundTripKeepsConfigAndOutputs) {
+  torch::manual_seed(7);
+  auto model = create_model(hdit_config_to_json(tiny(true, 16, 24)));
+  testing::perturb_parameters(*model, 0.05);
+  model->eval();
+  const auto path = testing::temp_dir("hdit_model_file") + "/model.safetensors";
+  io::write_model_file(path, *model);
+  auto loaded = io::build_model(io::read_model_file(path));
+  EXPECT_EQ(loaded->config_json(), model->config_json());
+  auto in = inputs(2, 16, 24);
+  torch::NoGradGuard no_grad;
+  const auto c = Condition::from_labels(in.y);
+  EXPECT_TRUE(
+      torch::equal(loaded->forward(in.x, in.t, c, 0.5), model->forward(in.x, in.t, c, 0.5)));
 }
 
 }  // namespace

@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include "elit/io/model_file.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 #include "models/backbone_test_util.h"
+#include "support/reference.h"
 
 namespace elit::models {
 namespace {
@@ -188,6 +190,31 @@ TEST(UViT, RegistryBuildsNamedModelsAndPublishedConfigs) {
       {"mlp_time_embed", false}, {"num_classes", 1001}, {"use_checkpoint", true}};
   EXPECT_EQ(create_model(published)->spec().num_classes, 1000);
   EXPECT_THROW(resolve_model_config({{"model", "UViT-S/2"}, {"embed_dims", 3}}), Error);
+}
+
+TEST(UViT, EveryNamedModelHasAValidConfig) {
+  int count = 0;
+  for (const auto& name : named_uvit_models()) {
+    EXPECT_NO_THROW(named_uvit_config(name).validate()) << name;
+    ++count;
+  }
+  EXPECT_EQ(count, 18);
+}
+
+TEST(ELITUViT, ModelFileRoundTripKeepsConfigAndOutputs) {
+  torch::manual_seed(7);
+  auto model = create_model(uvit_config_to_json(tiny(true)));
+  testing::perturb_parameters(*model, 0.05);
+  model->eval();
+  const auto path = testing::temp_dir("uvit_model_file") + "/model.safetensors";
+  io::write_model_file(path, *model);
+  auto loaded = io::build_model(io::read_model_file(path));
+  EXPECT_EQ(loaded->config_json(), model->config_json());
+  auto in = inputs(2);
+  torch::NoGradGuard no_grad;
+  const auto c = Condition::from_labels(in.y);
+  EXPECT_TRUE(
+      torch::equal(loaded->forward(in.x, in.t, c, 0.5), model->forward(in.x, in.t, c, 0.5)));
 }
 
 }  // namespace
