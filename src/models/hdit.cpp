@@ -181,7 +181,7 @@ torch::Tensor HDiTImpl::forward_sigma(const torch::Tensor& x, const torch::Tenso
         c.input_w, "], got ", x.sizes());
   check(sigma.dim() == 1 && sigma.size(0) == x.size(0), "sigma/t must be [", x.size(0), "], got ",
         sigma.sizes());
-  auto h = patch_in(x.movedim(1, -1));                    // [B, H, W, C] -> [B, h, w, D0]
+  auto h = patch_in(x.movedim(1, -1));  // [B, H, W, C] -> [B, h, w, D0]
   const auto pos_dtype = torch::promote_types(h.scalar_type(), torch::kFloat32);
   auto pos = make_axial_pos_for_level(0, pos_dtype).to(x.device());  // [h, w, 2]
   auto cond = condition(sigma, y, aug_cond, h.scalar_type());
