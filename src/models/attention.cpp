@@ -53,9 +53,9 @@ torch::Tensor merge_heads(const torch::Tensor& x) {
   return t.reshape(sizes);
 }
 
-SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm)
+SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, bool qkv_bias)
     : num_heads(num_heads) {
-  qkv = register_module("qkv", nn::Linear(nn::LinearOptions(dim, 3 * dim).bias(true)));
+  qkv = register_module("qkv", nn::Linear(nn::LinearOptions(dim, 3 * dim).bias(qkv_bias)));
   if (qk_norm) {
     const int64_t head_dim = dim / num_heads;
     q_norm = register_module("q_norm", nn::LayerNorm(nn::LayerNormOptions({head_dim}).eps(1e-5)));
