@@ -7,4 +7,5 @@ list(APPEND ELIT_SOURCES
   src/io/model_file.cpp
   src/io/image.cpp
   src/io/npz_writer.cpp
+  src/io/npz_reader.cpp
 )
