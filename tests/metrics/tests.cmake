@@ -1,3 +1,4 @@
 list(APPEND ELIT_FAST_TEST_SOURCES
   metrics/metrics_reference_test.cpp
+  metrics/metrics_property_test.cpp
 )

@@ -7,8 +7,7 @@
 namespace elit::metrics {
 
 struct FrechetOptions {
-  // ADM's retry: when the product is numerically singular (here: when an eigenvalue of
-  // S1^1/2 S2 S1^1/2 is clearly negative or not finite), add eps * I to both covariances and
+  // ADM's retry: when the square root comes out non-finite, add eps * I to both covariances and
   // compute again. 0 disables the retry.
   double eps = 1e-6;
   // Always add eps * I to both covariances (the retry's regularisation, forced).
@@ -17,7 +16,8 @@ struct FrechetOptions {
 
 // Computed in float64 through symmetric eigendecompositions, which is stable where a general
 // matrix square root is not: tr sqrt(S1 S2) = sum_i sqrt(lambda_i(S1^1/2 S2 S1^1/2)), because
-// S1 S2 and S1^1/2 S2 S1^1/2 are similar. Identical statistics give ~0 (round-off only).
+// S1 S2 and S1^1/2 S2 S1^1/2 are similar; those square roots are taken as the singular values of
+// S1^1/2 S2^1/2. Identical statistics give ~0 (round-off only), also when N < D.
 // Throws elit::Error when the sizes of the two sets of statistics differ.
 double frechet_distance(const Statistics& a, const Statistics& b, const FrechetOptions& o = {});
 
