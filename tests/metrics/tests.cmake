@@ -1,4 +1,5 @@
 list(APPEND ELIT_FAST_TEST_SOURCES
   metrics/metrics_reference_test.cpp
   metrics/metrics_property_test.cpp
+  metrics/torchscript_features_test.cpp
 )
