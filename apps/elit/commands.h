@@ -7,5 +7,8 @@ namespace elit::app {
 void add_info_command(CLI::App& app);
 void add_forward_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_ref_stats_command(CLI::App& app);
+void add_train_classifier_command(CLI::App& app);
 
 }  // namespace elit::app

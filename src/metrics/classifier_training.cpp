@@ -37,6 +37,7 @@ ClassifierTrainResult train_classifier(const torch::Tensor& images, const torch:
                                        const ClassifierTrainOptions& o,
                                        const TrainCallback& callback) {
   check_labelled(images, labels, o.config.classes, "classifier training data");
+  torch::AutoGradMode grad(true);  // also when the caller holds a NoGradGuard
   check(o.epochs > 0 && o.batch_size > 0 && o.lr > 0, "classifier training needs epochs, ",
         "batch size and learning rate > 0");
   const auto x = classifier_input(images, o.config.image_size);

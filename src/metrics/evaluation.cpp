@@ -219,7 +219,7 @@ EvalReport evaluate_samples(const torch::Tensor& samples_in, const torch::Tensor
     r.cas_note = "no real labelled test data for " + real.description;
   } else {
     timer.next("cas");
-    ClassifierTrainOptions train = o.classifier;
+    ClassifierTrainOptions train = o.cas_training;
     train.device = o.device;
     auto cb = stage(progress, "cas");
     r.cas = classification_accuracy_score(

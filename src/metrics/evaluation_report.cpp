@@ -30,9 +30,9 @@ std::string fd_line(const std::string& name, const FdResult& f) {
   return s.str();
 }
 
-void add_fashion_test(RealData& d, const std::string& dir) {
+void add_fashion_test(RealData& d, const std::string& dir, int64_t size) {
   auto test = data::load_fashion_mnist("test", dir);
-  d.floor_images = test.images.unsqueeze(3);
+  d.floor_images = fit_images(test.images, size);
   d.floor_description = "fashion-mnist test split";
   d.test_images = d.floor_images;
   d.test_labels = test.labels;
@@ -40,15 +40,15 @@ void add_fashion_test(RealData& d, const std::string& dir) {
 
 }  // namespace
 
-RealData real_data_from_dataset(const std::string& name, const std::string& dir_in) {
+RealData real_data_from_dataset(const std::string& name, const std::string& dir_in, int64_t size) {
   check(name == "fashion-mnist", "unknown reference dataset '", name,
         "' (expected fashion-mnist; give other data as a reference batch .npz)");
   const std::string dir = dir_in.empty() ? std::string(data::kFashionMnistDir) : dir_in;
   RealData d;
   d.description = "fashion-mnist train split";
-  d.reference.images = data::load_fashion_mnist("train", dir).images.unsqueeze(3);
+  d.reference.images = fit_images(data::load_fashion_mnist("train", dir).images, size);
   d.reference.dataset = "fashion-mnist/train";
-  add_fashion_test(d, dir);
+  add_fashion_test(d, dir, size);
   return d;
 }
 
@@ -58,7 +58,8 @@ RealData real_data_from_file(const std::string& path) {
   d.reference = read_reference_batch(path);
   if (d.reference.dataset.rfind("fashion-mnist", 0) == 0 &&
       std::filesystem::exists(std::string(data::kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz")) {
-    add_fashion_test(d, data::kFashionMnistDir);
+    add_fashion_test(d, data::kFashionMnistDir,
+                     d.reference.images.defined() ? d.reference.images.size(1) : 0);
   }
   return d;
 }

@@ -32,6 +32,21 @@ std::optional<Statistics> read_stats(std::map<std::string, torch::Tensor>& array
 
 }  // namespace
 
+torch::Tensor fit_images(const torch::Tensor& images, int64_t size) {
+  auto x = as_nhwc_images(images, "dataset images");  // [N, H, W, C]
+  const int64_t h = x.size(1), w = x.size(2);
+  if (size <= 0 || (size == h && size == w)) return x;
+  if (size >= h && size >= w) {
+    const int64_t top = (size - h) / 2, left = (size - w) / 2;
+    auto canvas = torch::zeros({x.size(0), size, size, x.size(3)}, torch::kUInt8);
+    canvas.slice(1, top, top + h).slice(2, left, left + w).copy_(x);
+    return canvas;
+  }
+  auto f = torch::upsample_bilinear2d(x.permute({0, 3, 1, 2}).to(torch::kFloat32), {size, size},
+                                      /*align_corners=*/false);
+  return f.round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+}
+
 torch::Tensor text_array(const std::string& text) {
   auto t = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);
   std::memcpy(t.data_ptr(), text.data(), text.size());

@@ -2,4 +2,6 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   metrics/metrics_reference_test.cpp
   metrics/metrics_property_test.cpp
   metrics/torchscript_features_test.cpp
+  metrics/classifier_test.cpp
+  metrics/evaluation_test.cpp
 )

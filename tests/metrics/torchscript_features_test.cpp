@@ -30,7 +30,8 @@ struct TinyInception {
 TinyInception tiny(const std::string& dir) {
   TinyInception t;
   t.path = dir + "/metrics/tiny_inception_like.pt";
-  t.expected = io::read_safetensors(dir + "/metrics/tiny_inception_like.expected.safetensors").tensors;
+  t.expected =
+      io::read_safetensors(dir + "/metrics/tiny_inception_like.expected.safetensors").tensors;
   // input.img_u8_as_i64: [4, 3, 20, 20] NCHW -> our NHWC uint8 layout
   t.images = t.expected.at("input.img_u8_as_i64").permute({0, 2, 3, 1}).to(torch::kUInt8);
   return t;
@@ -45,7 +46,8 @@ TEST(InceptionFeatures, MatchesTheReferenceOutputs) {
   InceptionFeatures net(t.path);
   ASSERT_TRUE(net.has_spatial());
   const auto out = net.extract(t.images);
-  EXPECT_LT(testing::max_rel_error(out.features, t.expected.at("output.features")), kFloat32Tolerance);
+  EXPECT_LT(testing::max_rel_error(out.features, t.expected.at("output.features")),
+            kFloat32Tolerance);
   EXPECT_LT(testing::max_rel_error(out.probs, t.expected.at("output.probs_no_bias")),
             kFloat32Tolerance);
   EXPECT_LT(testing::max_rel_error(net.probabilities(t.images, /*no_output_bias=*/false),
@@ -71,15 +73,17 @@ TEST(InceptionFeatures, RepeatsGreyToThreeChannelsAndBatches) {
   EXPECT_TRUE(a.features.equal(b.features));
   EXPECT_TRUE(a.spatial.equal(b.spatial));
   const auto all = extract_features(net, t.images, /*batch_size=*/3);
-  EXPECT_LT(testing::max_rel_error(all.features, t.expected.at("output.features")), kFloat32Tolerance);
+  EXPECT_LT(testing::max_rel_error(all.features, t.expected.at("output.features")),
+            kFloat32Tolerance);
   EXPECT_EQ(all.spatial.sizes(), (std::vector<int64_t>{4, 448}));
   EXPECT_EQ(net.name().rfind("inception:tiny_inception_like.pt:", 0), 0u) << net.name();
 }
 
 TEST(TorchScriptFeatures, ReportsFilesThatCannotBeLoaded) {
   ELIT_REQUIRE_REFERENCE(dir);
-  EXPECT_NE(error_of([&] { InceptionFeatures("/nonexistent/inception.pt"); }).find("does not exist"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { InceptionFeatures("/nonexistent/inception.pt"); }).find("does not exist"),
+      std::string::npos);
   const auto msg = error_of([&] { InceptionFeatures(dir + "/metrics/ref_batch.npz"); });
   EXPECT_NE(msg.find("cannot load TorchScript file"), std::string::npos) << msg;
   const auto t = tiny(dir);
@@ -108,7 +112,8 @@ TEST(Dinov2Preprocessing, ScalesResizesAndNormalises) {
   const auto noise = torch::randint(0, 256, {1, 32, 32, 1}).to(torch::kUInt8);
   const auto y = preprocess_images(noise, p);
   const auto unnormalised = y.select(1, 2) * p.std[2] + p.mean[2];
-  EXPECT_LT((y.select(1, 0) * p.std[0] + p.mean[0] - unnormalised).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((y.select(1, 0) * p.std[0] + p.mean[0] - unnormalised).abs().max().item<double>(),
+            1e-5);
   const auto raw = noise.permute({0, 3, 1, 2}).to(torch::kFloat32) / 255.0;
   const auto aa = torch::_upsample_bicubic2d_aa(raw, {224, 224}, false);
   EXPECT_LT((unnormalised - aa.select(1, 0)).abs().max().item<double>(), 1e-5);

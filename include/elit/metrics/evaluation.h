@@ -30,7 +30,8 @@ struct EvalOptions {
   KidOptions kid;
   FrechetOptions frechet;
   bool cas = true;  // when the samples have labels and the features are a classifier
-  ClassifierTrainOptions classifier;  // training of a missing default classifier, and of CAS
+  ClassifierTrainOptions classifier;    // training of a missing default classifier
+  ClassifierTrainOptions cas_training;  // the CAS classifier (same architecture)
 };
 
 // Real data, resolved from a dataset or a reference batch file.
@@ -42,8 +43,10 @@ struct RealData {
   torch::Tensor test_images, test_labels;  // CAS test data; undefined: no CAS
 };
 
-// "fashion-mnist": the train split as reference, the test split for the floor and CAS.
-RealData real_data_from_dataset(const std::string& name, const std::string& dir = "");
+// "fashion-mnist": the train split as reference, the test split for the floor and CAS; images
+// placed at `size` x `size` (fit_images; 0: 28 x 28 as stored), e.g. the samples' size.
+RealData real_data_from_dataset(const std::string& name, const std::string& dir = "",
+                                int64_t size = 0);
 // A reference batch; a file that ref-stats wrote from fashion-mnist also gets that dataset's test
 // split for the floor and CAS (when the dataset is installed).
 RealData real_data_from_file(const std::string& path);

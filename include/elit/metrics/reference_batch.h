@@ -27,6 +27,11 @@ ReferenceBatch read_reference_batch(const std::string& path);
 // Writes `batch` (mu/sigma as float64) atomically.
 void write_reference_batch(const std::string& path, const ReferenceBatch& batch);
 
+// Dataset images uint8 [N, H, W] at a model's resolution, as data::to_model_space places them but
+// staying in uint8: centred on a black (0) canvas when size >= H, W, else bilinearly resized and
+// rounded. -> uint8 [N, size, size, 1]. size 0 keeps them as they are.
+torch::Tensor fit_images(const torch::Tensor& images, int64_t size);
+
 // Text <-> uint8 array, for the text fields above.
 torch::Tensor text_array(const std::string& text);
 std::string array_text(const torch::Tensor& bytes);
