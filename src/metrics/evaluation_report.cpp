@@ -24,7 +24,7 @@ json fd_json(const FdResult& f) {
 
 std::string fd_line(const std::string& name, const FdResult& f) {
   std::ostringstream s;
-  s << std::fixed << std::setprecision(4) << name << " " << f.value << "  (real-vs-real floor "
+  s << std::setprecision(6) << name << " " << f.value << "  (real-vs-real floor "
     << f.floor << ", " << f.floor_method << "; N = " << f.count << " samples, " << f.floor_count
     << " floor)";
   return s.str();
@@ -114,12 +114,12 @@ std::string report_text(const EvalReport& r) {
     s << "IS " << *r.inception_score << " (splits of " << r.is_split_size << ")\n";
   s << "precision " << r.pr.precision << "  recall " << r.pr.recall << "  (k = " << r.pr_k << ", "
     << r.pr_reference_count << " reference images)\n";
-  s << std::setprecision(6) << "KID " << r.kid.value;
+  s << std::defaultfloat << std::setprecision(6) << "KID " << r.kid.value;
   if (r.kid.subsets > 0)
     s << " +- " << r.kid.std << " (" << r.kid.subsets << " subsets of " << r.kid.subset_size << ")";
   s << "\n";
   if (r.cas) {
-    s << std::setprecision(4) << "CAS " << r.cas->accuracy << " (trained on " << r.cas->train_count
+    s << std::fixed << std::setprecision(4) << "CAS " << r.cas->accuracy << " (trained on " << r.cas->train_count
       << " samples, tested on " << r.cas->test_count << " real)\n";
   } else {
     s << "CAS skipped: " << r.cas_note << "\n";
