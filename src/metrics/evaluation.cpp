@@ -124,6 +124,104 @@ std::unique_ptr<FeatureNetwork> open_eval_network(const EvalOptions& o,
   return open_feature_network(o.features, o.network_file, o.device);
 }
 
+namespace {
+
+// Everything computed from real images with the main network.
+struct RealFeatures {
+  Statistics stats;
+  std::optional<Statistics> spatial_stats;
+  FeatureSet subset;  // the reference images for precision/recall and KID
+  FeatureSet floor;   // held-out real images
+};
+
+RealFeatures real_features(FeatureNetwork& net, const FeatureSet& fake, const RealData& real,
+                           const EvalOptions& o, StageTimer& timer, const StageProgress& progress,
+                           const Note& note) {
+  const auto& ref = real.reference;
+  auto stats = usable_file_stats(ref, ref.stats, net.name(), fake.features.size(1), "pool", note);
+  std::optional<Statistics> spatial;
+  if (net.has_spatial()) {
+    spatial = usable_file_stats(ref, ref.spatial_stats, net.name(), fake.spatial.size(1), "spatial",
+                                note);
+  }
+  // Statistics from the file: only the images used for precision/recall need features.
+  const bool need_all = !stats || (net.has_spatial() && !spatial);
+  timer.next("reference features");
+  FeatureSet all;
+  if (ref.images.defined()) {
+    const auto images = need_all ? ref.images : first(ref.images, o.reference_image_limit);
+    all = extract_features(net, images, o.batch_size, stage(progress, "reference features"));
+  }
+  RealFeatures f;
+  f.stats = stats ? *stats : compute_statistics(all.features);
+  if (net.has_spatial()) f.spatial_stats = spatial ? *spatial : compute_statistics(all.spatial);
+  const int64_t limit = o.reference_image_limit > 0 ? o.reference_image_limit : all.count();
+  f.subset = all.slice(0, std::min(all.count(), limit));
+  if (real.floor_images.defined()) {
+    timer.next("floor features");
+    f.floor = extract_features(net, first(real.floor_images, std::min(o.floor_limit, fake.count())),
+                               o.batch_size, stage(progress, "floor features"));
+  }
+  return f;
+}
+
+void feature_metrics(EvalReport& r, const FeatureSet& fake, const RealFeatures& real,
+                     const std::string& floor_description, const EvalOptions& o, StageTimer& timer,
+                     const StageProgress& progress) {
+  timer.next("fd");
+  r.fd = fd_with_floor(fake.features, real.stats, real.floor.features, real.subset.features,
+                       floor_description, o.frechet);
+  if (real.spatial_stats) {
+    r.sfid = fd_with_floor(fake.spatial, *real.spatial_stats, real.floor.spatial,
+                           real.subset.spatial, floor_description, o.frechet);
+  }
+  if (fake.probs.defined()) {
+    timer.next("inception score");
+    r.inception_score = inception_score(fake.probs, o.is_split_size);
+    r.is_split_size = o.is_split_size;
+  }
+  if (real.subset.count() == 0) return;
+  timer.next("precision/recall");
+  r.pr = precision_recall(real.subset.features, fake.features, o.manifold,
+                          stage(progress, "precision/recall"));
+  r.pr_k = o.manifold.k;
+  r.pr_reference_count = real.subset.count();
+  timer.next("kid");
+  r.kid =
+      kernel_inception_distance(real.subset.features, fake.features, o.kid, stage(progress, "kid"));
+}
+
+// FD of DINOv2 features; the reference statistics come from the reference images.
+FdResult fdd_metric(const torch::Tensor& samples, const RealData& real, const EvalOptions& o,
+                    const StageProgress& progress) {
+  check(real.reference.images.defined(), "FDD needs reference images (arr_0), '", real.description,
+        "' has statistics only");
+  TorchScriptFeatures dino(o.fdd_file, dinov2_preprocessing(), o.device, "dinov2");
+  const auto fake = extract_features(dino, samples, o.batch_size, stage(progress, "fdd samples"));
+  const auto ref = extract_features(dino, first(real.reference.images, o.reference_image_limit),
+                                    o.batch_size, stage(progress, "fdd reference"));
+  FeatureSet floor;
+  if (real.floor_images.defined()) {
+    floor = extract_features(dino, first(real.floor_images, std::min(o.floor_limit, fake.count())),
+                             o.batch_size, stage(progress, "fdd floor"));
+  }
+  return fd_with_floor(fake.features, compute_statistics(ref.features), floor.features,
+                       ref.features, real.floor_description, o.frechet);
+}
+
+// Why CAS cannot run here, or "" when it can.
+std::string cas_obstacle(const torch::Tensor& labels, const RealData& real, const EvalOptions& o) {
+  if (!o.cas) return "disabled";
+  if (!labels.defined()) return "samples have no labels (arr_1)";
+  if (o.features != "default" && o.features != "classifier") {
+    return "CAS trains the project's classifier; not available with " + o.features;
+  }
+  if (!real.test_images.defined()) return "no real labelled test data for " + real.description;
+  return "";
+}
+
+}  // namespace
+
 EvalReport evaluate_samples(const torch::Tensor& samples_in, const torch::Tensor& labels,
                             const RealData& real, const EvalOptions& o,
                             const StageProgress& progress, const Note& note) {
@@ -136,88 +234,18 @@ EvalReport evaluate_samples(const torch::Tensor& samples_in, const torch::Tensor
   timer.next("network");
   auto net = open_eval_network(o, progress, note);
   r.feature_network = net->name();
-
   timer.next("sample features");
   const auto fake =
       extract_features(*net, samples, o.batch_size, stage(progress, "sample features"));
   check(fake.count() >= 2, "evaluation needs at least 2 samples, got ", fake.count());
-  const auto& ref = real.reference;
-  const int64_t dim = fake.features.size(1);
-  auto stats = usable_file_stats(ref, ref.stats, r.feature_network, dim, "pool", note);
-  std::optional<Statistics> spatial_stats;
-  if (net->has_spatial()) {
-    spatial_stats = usable_file_stats(ref, ref.spatial_stats, r.feature_network,
-                                      fake.spatial.size(1), "spatial", note);
-  }
-  const bool need_all = !stats || (net->has_spatial() && !spatial_stats);
-  timer.next("reference features");
-  FeatureSet real_f;
-  if (ref.images.defined()) {
-    const auto images = need_all ? ref.images : first(ref.images, o.reference_image_limit);
-    real_f = extract_features(*net, images, o.batch_size, stage(progress, "reference features"));
-  }
-  if (!stats) stats = compute_statistics(real_f.features);
-  if (net->has_spatial() && !spatial_stats) spatial_stats = compute_statistics(real_f.spatial);
-  const auto subset =
-      real_f.slice(0, std::min(real_f.count(), o.reference_image_limit > 0 ? o.reference_image_limit
-                                                                           : real_f.count()));
-  FeatureSet floor_f;
-  if (real.floor_images.defined()) {
-    timer.next("floor features");
-    floor_f =
-        extract_features(*net, first(real.floor_images, std::min(o.floor_limit, r.sample_count)),
-                         o.batch_size, stage(progress, "floor features"));
-  }
-  timer.next("fd");
-  r.fd = fd_with_floor(fake.features, *stats, floor_f.features, subset.features,
-                       real.floor_description, o.frechet);
-  if (net->has_spatial()) {
-    r.sfid = fd_with_floor(fake.spatial, *spatial_stats, floor_f.spatial, subset.spatial,
-                           real.floor_description, o.frechet);
-  }
-  if (net->has_probs()) {
-    timer.next("inception score");
-    r.inception_score = inception_score(fake.probs, o.is_split_size);
-    r.is_split_size = o.is_split_size;
-  }
-  if (subset.count() > 0) {
-    timer.next("precision/recall");
-    r.pr = precision_recall(subset.features, fake.features, o.manifold,
-                            stage(progress, "precision/recall"));
-    r.pr_k = o.manifold.k;
-    r.pr_reference_count = subset.count();
-    timer.next("kid");
-    r.kid =
-        kernel_inception_distance(subset.features, fake.features, o.kid, stage(progress, "kid"));
-  }
+  const auto real_f = real_features(*net, fake, real, o, timer, progress, note);
+  feature_metrics(r, fake, real_f, real.floor_description, o, timer, progress);
   if (!o.fdd_file.empty()) {
     timer.next("fdd");
-    check(ref.images.defined(), "FDD needs reference images (arr_0), '", real.description,
-          "' has statistics only");
-    TorchScriptFeatures dino(o.fdd_file, dinov2_preprocessing(), o.device, "dinov2");
-    const auto dfake =
-        extract_features(dino, samples, o.batch_size, stage(progress, "fdd samples"));
-    const auto dreal = extract_features(dino, first(ref.images, o.reference_image_limit),
-                                        o.batch_size, stage(progress, "fdd reference"));
-    FeatureSet dfloor;
-    if (real.floor_images.defined()) {
-      dfloor =
-          extract_features(dino, first(real.floor_images, std::min(o.floor_limit, r.sample_count)),
-                           o.batch_size, stage(progress, "fdd floor"));
-    }
-    r.fdd = fd_with_floor(dfake.features, compute_statistics(dreal.features), dfloor.features,
-                          dreal.features, real.floor_description, o.frechet);
+    r.fdd = fdd_metric(samples, real, o, progress);
   }
-  const bool classifier = o.features == "default" || o.features == "classifier";
-  if (!o.cas) {
-    r.cas_note = "disabled";
-  } else if (!labels.defined()) {
-    r.cas_note = "samples have no labels (arr_1)";
-  } else if (!classifier) {
-    r.cas_note = "CAS trains the project's classifier; not available with " + o.features;
-  } else if (!real.test_images.defined()) {
-    r.cas_note = "no real labelled test data for " + real.description;
-  } else {
+  r.cas_note = cas_obstacle(labels, real, o);
+  if (r.cas_note.empty()) {
     timer.next("cas");
     ClassifierTrainOptions train = o.cas_training;
     train.device = o.device;

@@ -24,9 +24,8 @@ json fd_json(const FdResult& f) {
 
 std::string fd_line(const std::string& name, const FdResult& f) {
   std::ostringstream s;
-  s << std::setprecision(6) << name << " " << f.value << "  (real-vs-real floor "
-    << f.floor << ", " << f.floor_method << "; N = " << f.count << " samples, " << f.floor_count
-    << " floor)";
+  s << std::setprecision(6) << name << " " << f.value << "  (real-vs-real floor " << f.floor << ", "
+    << f.floor_method << "; N = " << f.count << " samples, " << f.floor_count << " floor)";
   return s.str();
 }
 
@@ -119,8 +118,8 @@ std::string report_text(const EvalReport& r) {
     s << " +- " << r.kid.std << " (" << r.kid.subsets << " subsets of " << r.kid.subset_size << ")";
   s << "\n";
   if (r.cas) {
-    s << std::fixed << std::setprecision(4) << "CAS " << r.cas->accuracy << " (trained on " << r.cas->train_count
-      << " samples, tested on " << r.cas->test_count << " real)\n";
+    s << std::fixed << std::setprecision(4) << "CAS " << r.cas->accuracy << " (trained on "
+      << r.cas->train_count << " samples, tested on " << r.cas->test_count << " real)\n";
   } else {
     s << "CAS skipped: " << r.cas_note << "\n";
   }

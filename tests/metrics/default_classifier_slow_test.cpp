@@ -12,7 +12,8 @@ namespace elit::metrics {
 namespace {
 
 TEST(DefaultClassifier, ReachesNinetyPercentTestAccuracy) {
-  if (!std::filesystem::exists(std::string(data::kFashionMnistDir) + "/train-images-idx3-ubyte.gz")) {
+  if (!std::filesystem::exists(std::string(data::kFashionMnistDir) +
+                               "/train-images-idx3-ubyte.gz")) {
     GTEST_SKIP() << "Fashion-MNIST not installed (Debian package dataset-fashion-mnist)";
   }
   const auto path = elit::testing::temp_dir("default_classifier") + "/clf.safetensors";
