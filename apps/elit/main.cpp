@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   elit::app::add_budgets_command(app);
   elit::app::add_guidance_command(app);
   elit::app::add_flops_command(app);
+  elit::app::add_eval_command(app);
+  elit::app::add_ref_stats_command(app);
+  elit::app::add_train_classifier_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,4 +10,5 @@ list(APPEND ELIT_SOURCES
   src/io/context_file.cpp
   src/io/checkpoint_path.cpp
   src/io/svg_plot.cpp
+  src/io/npz_reader.cpp
 )

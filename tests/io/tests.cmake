@@ -5,4 +5,5 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   io/context_file_test.cpp
   io/checkpoint_path_test.cpp
   io/svg_plot_test.cpp
+  io/npz_test.cpp
 )
