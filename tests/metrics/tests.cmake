@@ -1,5 +1,6 @@
 list(APPEND ELIT_FAST_TEST_SOURCES
   metrics/flops_test.cpp
+  metrics/flops_backbones_test.cpp
   metrics/metrics_reference_test.cpp
   metrics/metrics_property_test.cpp
   metrics/torchscript_features_test.cpp
