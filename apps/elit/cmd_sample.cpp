@@ -69,7 +69,7 @@ void run(const SampleOptions& o) {
   const int64_t columns = distinct > 1 && distinct <= 16
                               ? distinct
                               : static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
-  const auto grid = write_samples(o.flags.out, samples, m, columns);
+  const auto grid = write_samples(o.flags.out, samples, m, columns, /*individual_pngs=*/true, labels);
   auto info = settings_json(o, m, g);
   info["images"] = n;
   info["labels"] = label_list;

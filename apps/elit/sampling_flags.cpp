@@ -149,11 +149,14 @@ std::string format_value(double v) {
 }
 
 std::string write_samples(const std::string& dir, const torch::Tensor& samples,
-                          const LoadedModel& model, int64_t columns, bool individual_pngs) {
+                          const LoadedModel& model, int64_t columns, bool individual_pngs,
+                          const torch::Tensor& labels) {
   fs::create_directories(dir);
   if (model.data_space == "latents") {
     const auto path = (fs::path(dir) / "latents.npz").string();
-    io::write_npz(path, {{"arr_0", samples.to(torch::kFloat32).contiguous()}});
+    std::map<std::string, torch::Tensor> arrays{{"arr_0", samples.to(torch::kFloat32).contiguous()}};
+    if (labels.defined()) arrays["arr_1"] = labels.to(torch::kInt64).cpu();
+    io::write_npz(path, arrays);
     note("model '" + model.spec.name + "' works in latent space and no decoder is available " +
          "here: wrote the latents (arr_0 float32 NCHW) to " + path);
     return "";
@@ -167,7 +170,9 @@ std::string write_samples(const std::string& dir, const torch::Tensor& samples,
       io::write_png((fs::path(dir) / "images" / name).string(), images[i]);
     }
   }
-  io::write_npz((fs::path(dir) / "samples.npz").string(), {{"arr_0", images.contiguous()}});
+  std::map<std::string, torch::Tensor> arrays{{"arr_0", images.contiguous()}};
+  if (labels.defined()) arrays["arr_1"] = labels.to(torch::kInt64).cpu();
+  io::write_npz((fs::path(dir) / "samples.npz").string(), arrays);
   const auto grid = (fs::path(dir) / "grid.png").string();
   io::write_png(grid, io::make_grid(images, columns));
   return grid;

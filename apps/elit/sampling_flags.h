@@ -53,10 +53,12 @@ std::vector<double> parse_budget_list(const std::string& text, const models::Mod
 
 // Writes samples [N, C, H, W] (float, model space) under `dir`: pixel models as
 // images/NNNNNN.png, grid.png (`columns` per row) and samples.npz (ADM layout: arr_0 uint8
-// NHWC); latent models (no decoder here) as latents.npz (arr_0 float32 NCHW), saying so.
+// NHWC, and arr_1 int64 class labels when given, as ADM's class-conditional samples carry them);
+// latent models (no decoder here) as latents.npz (arr_0 float32 NCHW), saying so.
 // Returns the grid PNG path ("" for latents).
 std::string write_samples(const std::string& dir, const torch::Tensor& samples,
-                          const LoadedModel& model, int64_t columns, bool individual_pngs = true);
+                          const LoadedModel& model, int64_t columns, bool individual_pngs = true,
+                          const torch::Tensor& labels = {});
 
 // A grid of images [N, C, H, W] (row-major, `columns` per row) as grid PNG plus an SVG with row
 // and column captions. Pixel models only; returns false (writing nothing) for latent models.
