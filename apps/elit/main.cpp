@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   elit::app::add_info_command(app);
   elit::app::add_forward_command(app);
   elit::app::add_convert_command(app);
+  elit::app::add_train_command(app);
+  elit::app::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
