@@ -75,7 +75,7 @@ const std::vector<ConfigKey>& train_config_keys() {
       key("sampling_images", 16, "int",
           "images in the preview grid (labels cycle through the classes)", false),
       key("max_minutes", 0.0, "float",
-          "stop (with a checkpoint) after this many minutes; 0: no limit", false),
+          "stop (with a checkpoint) after this many minutes of this session; 0: no limit", false),
       key("logging_dir", "logs", "string",
           "accepted for compatibility; logs go to <run>/log.txt and log.jsonl"),
       key("report_to", "wandb", "string",

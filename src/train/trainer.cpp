@@ -51,7 +51,10 @@ json training_model_config(const TrainConfig& c, const data::DatasetInfo& d) {
   derived["elit_min_mask_prob"] = c.elit_min_mask_prob ? json(*c.elit_min_mask_prob) : json();
   // Label dropout lives in the model (published LabelEmbedder); cfg_prob sets its rate. In legacy
   // mode the trainer drops with cfg_prob and the model keeps its own rate, as published.
-  if (!c.legacy) derived["class_dropout_prob"] = c.cfg_prob;
+  if (!c.legacy) {
+    derived["class_dropout_prob"] = c.cfg_prob;    // class-conditional families
+    derived["caption_dropout_prob"] = c.cfg_prob;  // text-conditioned families (MM-DiT)
+  }
   json out = named;
   for (const auto& [key, value] : derived.items()) {
     if (family_keys.contains(key)) out[key] = value;
@@ -136,9 +139,12 @@ void Trainer::message(const std::string& text) {
   std::ofstream(fs::path(run_dir_) / "log.txt", std::ios::app) << text << "\n";
 }
 
+double Trainer::session_s() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+}
+
 double Trainer::elapsed_s() const {
-  return elapsed_before_ +
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return elapsed_before_ + session_s();
 }
 
 std::optional<double> Trainer::draw_budget() {
@@ -206,7 +212,7 @@ TrainSummary Trainer::run(const TrainEvents& events) {
       summary.stop_reason = "epochs";
     else if (events.should_stop && events.should_stop())
       summary.stop_reason = "interrupted";
-    else if (c.max_minutes > 0 && elapsed_s() >= c.max_minutes * 60)
+    else if (c.max_minutes > 0 && session_s() >= c.max_minutes * 60)
       summary.stop_reason = "max_minutes";
     if (!summary.stop_reason.empty()) break;
 

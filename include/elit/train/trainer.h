@@ -48,8 +48,9 @@ struct TrainSummary {
 
 // The model configuration a training config gives on a dataset: the named model, the training
 // keys that name model arguments the family has (encoder_depth, qk_norm, num_classes, group_size
-// <- elit_group_size, elit_*_mask_prob, elit_*_depth, class_dropout_prob <- cfg_prob unless
-// legacy), the dataset's shape, then model_config's explicit values.
+// <- elit_group_size, elit_*_mask_prob, elit_*_depth, class_dropout_prob or
+// caption_dropout_prob <- cfg_prob unless legacy), the dataset's shape, then model_config's
+// explicit values.
 nlohmann::json training_model_config(const TrainConfig& config, const data::DatasetInfo& data);
 
 // The dataset options a training config names.
@@ -79,7 +80,8 @@ class Trainer {
   void write_preview();
   void log_step(const StepLog& log);
   void message(const std::string& text);
-  double elapsed_s() const;
+  double elapsed_s() const;  // over all sessions of the run
+  double session_s() const;  // since this session's run() started (max_minutes counts this)
 
   TrainConfig config_;
   std::shared_ptr<Communicator> comm_;
