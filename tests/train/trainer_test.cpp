@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -153,6 +154,50 @@ TEST(Trainer, DrawsEveryTrainingBudget) {
   events.on_step = [&](const StepLog& s) { seen.insert(*s.budget); };
   Trainer(train_config_from_json(cfg)).run(events);
   EXPECT_EQ(seen, (std::set<double>{0.25, 0.5, 0.75, 1.0}));
+}
+
+TEST(Trainer, Bf16AutocastTrainsWithFloat32Weights) {
+  const auto out = elit::testing::temp_dir("bf16");
+  auto cfg = tiny_config(out, "bf16");
+  cfg["mixed_precision"] = "bf16";
+  cfg["max_train_steps"] = 12;
+  std::vector<double> losses;
+  TrainEvents events;
+  events.on_step = [&](const StepLog& s) {
+    EXPECT_FALSE(s.skipped) << s.skip_reason;
+    losses.push_back(s.loss);
+  };
+  Trainer trainer(train_config_from_json(cfg));
+  trainer.run(events);
+  ASSERT_EQ(losses.size(), 12u);
+  for (double l : losses) EXPECT_TRUE(std::isfinite(l));
+  for (const auto& p : trainer.model().parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+}
+
+TEST(Trainer, CorruptCheckpointIsNamed) {
+  const auto out = elit::testing::temp_dir("corrupt_ckpt");
+  auto cfg = tiny_config(out, "corrupt");
+  cfg["max_train_steps"] = 1;
+  Trainer(train_config_from_json(cfg)).run();
+  const auto state = out + "/corrupt/checkpoints/0000001/" + kTrainerStateFile;
+  std::ofstream(state) << "{ not json";
+  cfg["resume_step"] = -1;
+  try {
+    Trainer trainer(train_config_from_json(cfg));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(state), std::string::npos) << e.what();
+  }
+  // A changed model configuration is refused by name.
+  fs::remove_all(out + "/corrupt/checkpoints/0000001");
+  Trainer(train_config_from_json(cfg)).run();  // nothing to resume: starts fresh, saves step 1
+  cfg["model_config"]["hidden_size"] = 64;
+  try {
+    Trainer trainer(train_config_from_json(cfg));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("hidden_size"), std::string::npos) << e.what();
+  }
 }
 
 // Eight Fashion-MNIST images as an image folder, one sub-folder per class.
