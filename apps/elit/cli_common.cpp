@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "config_file.h"
+#include "elit/io/checkpoint_path.h"
 #include "elit/runtime/cpu.h"
 #include "elit/runtime/error.h"
 
@@ -21,7 +22,9 @@ void start_command() { set_threads(g_threads); }
 
 void ModelOptions::add_to(CLI::App& cmd, bool weights_required) {
   auto* w = cmd.add_option("--weights,--ckpt", weights,
-                           "weights: elit .safetensors, or a published train.py .pt checkpoint");
+                           "weights: elit .safetensors, a published train.py .pt checkpoint, a "
+                           "training checkpoint folder (its ema.safetensors) or a training run "
+                           "folder (the latest checkpoint's ema.safetensors)");
   if (weights_required) w->required();
   cmd.add_option("--model", model, "named model (e.g. ELIT-SiT-S/2), when the file has no config");
   cmd.add_option("--model-config", model_config,
@@ -43,7 +46,7 @@ io::ModelFile ModelOptions::read() const {
   io::ModelFileOptions opts;
   opts.config = config_overrides();
   opts.weights_key = weights_key;
-  return io::read_model_file(weights, opts);
+  return io::read_model_file(io::resolve_model_path(weights), opts);
 }
 
 torch::Dtype parse_dtype(const std::string& name) {

@@ -32,15 +32,17 @@ void run(const ForwardOptions& o) {
   models::Condition cond;
   if (in.count("input.y")) cond.labels = in.at("input.y").to(device, torch::kInt64);
   if (in.count("input.context")) cond.context = in.at("input.context").to(device, dtype);
-  if (in.count("input.context_mask")) cond.context_mask = in.at("input.context_mask").to(device, torch::kBool);
+  if (in.count("input.context_mask"))
+    cond.context_mask = in.at("input.context_mask").to(device, torch::kBool);
   if (in.count("input.pooled")) cond.pooled = in.at("input.pooled").to(device, dtype);
   torch::NoGradGuard no_grad;
   const auto start = std::chrono::steady_clock::now();
   auto out = model->forward(x, t, cond, o.budget);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  io::write_safetensors(o.out, {{"output", out.cpu()}},
-                        {{"budget", o.budget ? std::to_string(*o.budget) : "full"},
-                         {"dtype", dtype_name(dtype)}});
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  io::write_safetensors(
+      o.out, {{"output", out.cpu()}},
+      {{"budget", o.budget ? std::to_string(*o.budget) : "full"}, {"dtype", dtype_name(dtype)}});
   const auto spec = model->spec();
   std::ostringstream msg;
   msg << "forward " << spec.name << " " << x.sizes() << " -> " << out.sizes();

@@ -66,7 +66,7 @@ void run(const InfoOptions& o) {
             << " trainable)\n"
             << "input:       " << j["input"][0] << "x" << j["input"][1] << "x" << j["input"][2]
             << " -> " << j["latent_tokens"] << " tokens\n";
-  if (c.contains("encoder_depth") && j.contains("budgets")) {
+  if (c.value("family", "") == "sit" && j.contains("budgets")) {  // SiT block layout
     const int64_t depth = c["depth"], enc = c["encoder_depth"], dec = c["dit_decoder_depth"];
     std::cout << "blocks:      " << enc << " spatial -> Read -> " << depth - enc - dec
               << " on latents -> Write -> " << dec << " spatial\n";

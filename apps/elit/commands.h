@@ -7,6 +7,13 @@ namespace elit::app {
 void add_info_command(CLI::App& app);
 void add_forward_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_sample_command(CLI::App& app);
+void add_budgets_command(CLI::App& app);
+void add_guidance_command(CLI::App& app);
+void add_flops_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_ref_stats_command(CLI::App& app);
+void add_train_classifier_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 

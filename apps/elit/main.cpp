@@ -18,6 +18,13 @@ int main(int argc, char** argv) {
   elit::app::add_info_command(app);
   elit::app::add_forward_command(app);
   elit::app::add_convert_command(app);
+  elit::app::add_sample_command(app);
+  elit::app::add_budgets_command(app);
+  elit::app::add_guidance_command(app);
+  elit::app::add_flops_command(app);
+  elit::app::add_eval_command(app);
+  elit::app::add_ref_stats_command(app);
+  elit::app::add_train_classifier_command(app);
   elit::app::add_train_command(app);
   elit::app::add_bench_command(app);
   try {

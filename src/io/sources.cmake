@@ -7,4 +7,8 @@ list(APPEND ELIT_SOURCES
   src/io/model_file.cpp
   src/io/image.cpp
   src/io/npz_writer.cpp
+  src/io/context_file.cpp
+  src/io/checkpoint_path.cpp
+  src/io/svg_plot.cpp
+  src/io/npz_reader.cpp
 )

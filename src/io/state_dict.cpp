@@ -58,7 +58,13 @@ TensorMap select_prefix(const TensorMap& weights, const std::string& prefix) {
 }
 
 TensorMap strip_wrapper_prefixes(const TensorMap& weights) {
-  for (const char* prefix : {"module.", "model.diffusion_model.", "weight."}) {
+  // Stability's all-in-one SD3/SD3.5 files hold the MM-DiT under "model.diffusion_model." next
+  // to the VAE ("first_stage_model.") and text encoders: keep the diffusion model only.
+  const std::string sd = "model.diffusion_model.";
+  const bool any_sd = std::any_of(weights.begin(), weights.end(),
+                                  [&](const auto& kv) { return kv.first.rfind(sd, 0) == 0; });
+  if (any_sd) return strip_wrapper_prefixes(select_prefix(weights, sd));
+  for (const char* prefix : {"module.", "weight."}) {
     const std::string p(prefix);
     const bool all = !weights.empty() &&
                      std::all_of(weights.begin(), weights.end(),

@@ -85,4 +85,19 @@ int64_t DiffusionModel::keep_for_budget(double budget) const {
   return keep_from_budget(budget, s.tokens_per_group, s.latent_tokens);
 }
 
+int64_t DiffusionModel::resolve_keep(std::optional<double> budget) const {
+  if (budget) return keep_for_budget(*budget);
+  const auto s = spec();
+  if (!s.elit || !is_training()) return s.tokens_per_group;
+  const auto levels = training_mask_levels();
+  const auto pick = torch::randint(static_cast<int64_t>(levels.size()), {1}).item<int64_t>();
+  return keep_from_mask_prob(levels[pick], s.tokens_per_group);
+}
+
+torch::Tensor drop_labels(const torch::Tensor& labels, double prob, int64_t null_label) {
+  if (prob <= 0) return labels;
+  auto drop = torch::rand({labels.size(0)}, torch::TensorOptions().device(labels.device())) < prob;
+  return torch::where(drop, torch::full_like(labels, null_label), labels);
+}
+
 }  // namespace elit::models

@@ -34,6 +34,23 @@ torch::Tensor group_raster_index(const GroupLayout& l) {
   return group_tokens(raster, l).view({l.groups(), l.tokens_per_group()});
 }
 
+torch::Tensor group_positions(const torch::Tensor& pos, const GroupLayout& l) {
+  check(pos.dim() == 2 && pos.size(0) == l.tokens(), "group_positions expects [", l.tokens(),
+        ", P] positions, got ", pos.sizes());
+  // [1, N, P] -> [G, T, P] -> mean over the slots: [G, P]
+  return group_tokens(pos.contiguous().unsqueeze(0), l).squeeze(0).mean(1);
+}
+
+torch::Tensor in_group_offsets(const torch::Tensor& pos, const GroupLayout& l) {
+  auto grouped = group_tokens(pos.contiguous().unsqueeze(0), l).squeeze(0);  // [G, T, P]
+  return grouped[0] - grouped[0].mean(0, /*keepdim=*/true);
+}
+
+torch::Tensor LatentTokens::kept_positions() const {
+  check(positions.defined(), "these latents have no positions (Read was built without them)");
+  return positions.narrow(1, 0, keep).reshape({-1, positions.size(2)});
+}
+
 torch::Tensor LatentTokens::kept() const {
   const int64_t B = latents.size(0), G = latents.size(1), D = latents.size(3);
   return latents.narrow(2, 0, keep).reshape({B, G * keep, D});
@@ -49,13 +66,14 @@ torch::Tensor LatentTokens::restore(const torch::Tensor& core_out) const {
   return torch::cat({updated, latents.narrow(2, keep, T - keep)}, 2);
 }
 
-ReadLayerImpl::ReadLayerImpl(int64_t hidden_size, int64_t num_heads) {
+ReadLayerImpl::ReadLayerImpl(int64_t hidden_size, int64_t num_heads, int64_t cond_features) {
+  if (cond_features <= 0) cond_features = hidden_size;
   latents_attend_to_patches = register_module(
       "latents_attend_to_patches", nn::ModuleList(CrossAttention(hidden_size, num_heads)));
   read_ff = register_module(
       "read_ff", nn::ModuleList(Mlp(hidden_size, hidden_size, hidden_size, /*bias=*/false)));
   adaLN_modulation = register_module(
-      "adaLN_modulation", nn::Sequential(nn::SiLU(), nn::Linear(hidden_size, 7 * hidden_size)));
+      "adaLN_modulation", nn::Sequential(nn::SiLU(), nn::Linear(cond_features, 7 * hidden_size)));
 }
 
 torch::Tensor ReadLayerImpl::forward(const torch::Tensor& queries, const torch::Tensor& patches,
@@ -71,19 +89,25 @@ torch::Tensor ReadLayerImpl::forward(const torch::Tensor& queries, const torch::
   return latents + per_sample(m[5], latents) * ff->forward(norm_modulate(latents, m[3], m[4]));
 }
 
-ReadImpl::ReadImpl(int64_t hidden_size, int64_t num_heads, int64_t group_size,
-                   int64_t latent_rows)
+ReadImpl::ReadImpl(int64_t hidden_size, int64_t num_heads, int64_t group_size, int64_t latent_rows,
+                   ReadOptions options)
     : tokens_per_group(group_size * group_size) {
   learned_query_embed =
       register_parameter("learned_query_embed", torch::zeros({tokens_per_group, hidden_size}));
   pos_embed = register_parameter("pos_embed", torch::randn({tokens_per_group, hidden_size}) * 0.02);
   latent_pos_embed =
       register_parameter("latent_pos_embed", torch::randn({latent_rows, hidden_size}) * 0.02);
-  fit_layer = register_module("fit_layer", ReadLayer(hidden_size, num_heads));
+  fit_layer =
+      register_module("fit_layer", ReadLayer(hidden_size, num_heads, options.cond_features));
+  if (options.position_dims > 0) {
+    latent_pos_offset = register_parameter("latent_pos_offset",
+                                           torch::zeros({tokens_per_group, options.position_dims}));
+  }
 }
 
 LatentTokens ReadImpl::forward(const torch::Tensor& x, const torch::Tensor& c,
-                               const GroupLayout& layout, int64_t keep) {
+                               const GroupLayout& layout, int64_t keep,
+                               const torch::Tensor& positions) {
   check(layout.tokens_per_group() == tokens_per_group, "Read was built for groups of ",
         tokens_per_group, " tokens, the layout has ", layout.tokens_per_group());
   check(keep >= 1 && keep <= tokens_per_group, "latents kept per group must be in [1, ",
@@ -98,6 +122,14 @@ LatentTokens ReadImpl::forward(const torch::Tensor& x, const torch::Tensor& c,
   auto index = group_raster_index(layout).to(latent_pos_embed.device());
   out.latents = latents + latent_pos_embed.index_select(0, index.flatten())
                               .view({layout.groups(), tokens_per_group, -1});
+  check(positions.defined() == latent_pos_offset.defined(),
+        positions.defined() ? "this Read was built without latent positions (position_dims 0)"
+                            : "this Read gives latents positions: pass the spatial positions");
+  if (positions.defined()) {
+    // [G, 1, P] + [1, T, P] -> [G, T, P]
+    out.positions = group_positions(positions, layout).unsqueeze(1).to(latent_pos_offset.dtype()) +
+                    latent_pos_offset.unsqueeze(0);
+  }
   return out;
 }
 

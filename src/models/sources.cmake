@@ -9,4 +9,18 @@ list(APPEND ELIT_SOURCES
   src/models/sit_block.cpp
   src/models/latent_interface.cpp
   src/models/sit.cpp
+  src/models/mmdit_config.cpp
+  src/models/mmdit_block.cpp
+  src/models/text_encoder.cpp
+  src/models/mmdit.cpp
+  src/models/mmdit_conditioning.cpp
+  src/models/config_reader.cpp
+  src/models/uvit_config.cpp
+  src/models/uvit_block.cpp
+  src/models/uvit.cpp
+  src/models/neighborhood_attention.cpp
+  src/models/hdit_config.cpp
+  src/models/hdit_layers.cpp
+  src/models/hdit_blocks.cpp
+  src/models/hdit.cpp
 )

@@ -15,7 +15,14 @@ int available_cores() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
-void set_threads(int n) { at::set_num_threads(n <= 0 ? available_cores() : n); }
+void set_threads(int n) {
+  if (n <= 0) {
+    // A launcher that splits the cores between ranks says how many this process gets.
+    const char* omp = std::getenv("OMP_NUM_THREADS");
+    n = omp && std::atoi(omp) > 0 ? std::atoi(omp) : available_cores();
+  }
+  at::set_num_threads(n);
+}
 
 std::string blas_core_name() {
   using CoreName = char* (*)();

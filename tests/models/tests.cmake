@@ -4,4 +4,16 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   models/parity_test.cpp
   models/sit_test.cpp
   models/reference_case.cpp
+  models/mmdit_parity_test.cpp
+  models/mmdit_test.cpp
+  models/mmdit_text_test.cpp
+  models/backbone_case.cpp
+  models/backbone_test_util.cpp
+  models/backbone_parity_test.cpp
+  models/neighborhood_attention_test.cpp
+  models/uvit_test.cpp
+  models/hdit_test.cpp
+)
+list(APPEND ELIT_SLOW_TEST_SOURCES
+  models/mmdit_train_test.cpp
 )

@@ -19,7 +19,9 @@ void load_state_dict(torch::nn::Module& module, const TensorMap& weights,
 TensorMap select_prefix(const TensorMap& weights, const std::string& prefix);
 
 // Removes the prefixes that wrappers add ("module." from DDP, "model.diffusion_model." from
-// SD-style files, "weight." from the reference files) when every key carries one.
+// SD-style files, "weight." from the reference files) when every key carries one. Where some keys
+// carry "model.diffusion_model." (Stability's SD3 files with the VAE and text encoders inside),
+// only those are kept.
 TensorMap strip_wrapper_prefixes(const TensorMap& weights);
 
 }  // namespace elit::io

@@ -15,10 +15,11 @@ torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::
                                            const torch::Tensor& v);
 
 // timm Attention (published SiT blocks): qkv, optional q_norm/k_norm (LayerNorm over the head
-// dim, eps 1e-5), proj.
+// dim, eps 1e-5), proj. U-ViT's Attention is the same without qk norm and with an optional qkv
+// bias.
 class SelfAttentionImpl : public torch::nn::Module {
  public:
-  SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm);
+  SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, bool qkv_bias = true);
   // x: [B, N, D] -> [B, N, D]
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Linear qkv{nullptr}, proj{nullptr};

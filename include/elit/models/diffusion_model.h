@@ -65,7 +65,15 @@ class DiffusionModel : public torch::nn::Module {
   virtual std::vector<double> training_mask_levels() const { return {}; }
   // Latents kept per group for a budget; throws elit::Error for an invalid budget.
   int64_t keep_for_budget(double budget) const;
+  // Latents kept per group for one forward: from the budget when given; otherwise all of them in
+  // eval mode and, in training mode, a level drawn uniformly from training_mask_levels() with
+  // torch's global RNG (published masking strategy). 1 without a latent interface.
+  int64_t resolve_keep(std::optional<double> budget) const;
 };
+
+// Training-time label dropout for classifier-free guidance: each label becomes `null_label` with
+// probability `prob` (torch's global RNG). labels: [B] int64.
+torch::Tensor drop_labels(const torch::Tensor& labels, double prob, int64_t null_label);
 
 using ModelPtr = std::shared_ptr<DiffusionModel>;
 

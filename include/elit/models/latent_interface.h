@@ -26,41 +26,63 @@ torch::Tensor ungroup_tokens(const torch::Tensor& grouped, const GroupLayout& la
 // Raster index of every (group, slot): int64 [G, T].
 torch::Tensor group_raster_index(const GroupLayout& layout);
 
+// Positions for backbones with rotary embeddings (HDiT). `pos`: [N, P] coordinates of the spatial
+// tokens in raster order. A latent's position is its group's mean position plus a per-slot
+// offset; `in_group_offsets` gives each slot's spatial-token offset from its group's mean (the
+// same in every group of a uniform grid: taken from group 0), a natural initial value for
+// learnable offsets. Returns [G, P] and [T, P].
+torch::Tensor group_positions(const torch::Tensor& pos, const GroupLayout& layout);
+torch::Tensor in_group_offsets(const torch::Tensor& pos, const GroupLayout& layout);
+
 // What Read hands to the core and to Write.
 struct LatentTokens {
   torch::Tensor patches;  // [B, G, T, D] spatial tokens (with Read's in-group position)
   torch::Tensor latents;  // [B, G, T, D] every latent after Read
   int64_t keep = 0;       // latents per group that run through the core
   GroupLayout layout;
+  torch::Tensor positions;  // [G, T, P] latent positions when Read was given spatial positions
   // The kept latents as a token sequence for the core: [B, G*keep, D].
   torch::Tensor kept() const;
+  // Positions of the kept latents, in the order of kept(): [G*keep, P].
+  torch::Tensor kept_positions() const;
   // Core output [B, G*keep, D] with the dropped latents put back: [B, G, T, D].
   torch::Tensor restore(const torch::Tensor& core_out) const;
 };
 
 // Published FiTLayerWModulationLayer (`fit_layer`): modulated grouped cross-attention + MLP.
+// cond_features: width of the conditioning vector c (0 = hidden_size, as in SiT; HDiT hands in its
+// mapping network's output, which can be narrower or wider than the level it reads).
 class ReadLayerImpl : public torch::nn::Module {
  public:
-  ReadLayerImpl(int64_t hidden_size, int64_t num_heads);
-  // queries: [T, D] (shared by every group), patches: [B, G, T, D], c: [B, D] -> [B, G, T, D]
+  ReadLayerImpl(int64_t hidden_size, int64_t num_heads, int64_t cond_features = 0);
+  // queries: [T, D] (shared by every group), patches: [B, G, T, D], c: [B, F] -> [B, G, T, D]
   torch::Tensor forward(const torch::Tensor& queries, const torch::Tensor& patches,
                         const torch::Tensor& c);
   torch::nn::ModuleList latents_attend_to_patches{nullptr};  // one CrossAttention
   torch::nn::ModuleList read_ff{nullptr};                    // one Mlp (ratio 1, no bias)
-  torch::nn::Sequential adaLN_modulation{nullptr};           // SiLU, Linear(D, 7D)
+  torch::nn::Sequential adaLN_modulation{nullptr};           // SiLU, Linear(F, 7D)
 };
 TORCH_MODULE(ReadLayer);
+
+// Options of Read beyond the published SiT use (defaults = published).
+struct ReadOptions {
+  int64_t cond_features = 0;  // width of c; 0 = hidden_size
+  int64_t position_dims = 0;  // > 0: latents get positions (group mean + learnable slot offset)
+};
 
 // Published LatentTokensGroupAdapter: the Read operation.
 class ReadImpl : public torch::nn::Module {
  public:
-  ReadImpl(int64_t hidden_size, int64_t num_heads, int64_t group_size, int64_t latent_rows);
-  // x: [B, N, D] spatial tokens, c: [B, D] conditioning -> Read's output for the core and Write.
+  ReadImpl(int64_t hidden_size, int64_t num_heads, int64_t group_size, int64_t latent_rows,
+           ReadOptions options = {});
+  // x: [B, N, D] spatial tokens, c: [B, F] conditioning -> Read's output for the core and Write.
+  // positions: [N, P] spatial positions (only with options.position_dims = P) -> out.positions.
   LatentTokens forward(const torch::Tensor& x, const torch::Tensor& c, const GroupLayout& layout,
-                       int64_t keep);
+                       int64_t keep, const torch::Tensor& positions = {});
   torch::Tensor learned_query_embed;  // [T, D]
   torch::Tensor pos_embed;            // [T, D] in-group position of the spatial tokens
   torch::Tensor latent_pos_embed;     // [latent_rows, D], row = raster index of the latent
+  torch::Tensor latent_pos_offset;    // [T, P] learnable slot offsets (position_dims > 0 only)
   ReadLayer fit_layer{nullptr};
   int64_t tokens_per_group;
 };

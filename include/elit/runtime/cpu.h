@@ -5,7 +5,7 @@
 namespace elit {
 
 // Sets libtorch's intra-op thread count (Debian's libtorch defaults to 1 thread). n <= 0 uses
-// every available core.
+// OMP_NUM_THREADS when set (the --nproc launcher splits the cores that way), else every core.
 void set_threads(int n);
 int available_cores();
 

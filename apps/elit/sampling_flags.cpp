@@ -1,0 +1,190 @@
+#include "sampling_flags.h"
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "elit/data/fashion_mnist.h"
+#include "elit/io/checkpoint_path.h"
+#include "elit/io/image.h"
+#include "elit/io/npz.h"
+#include "elit/io/svg_plot.h"
+#include "elit/models/budget.h"
+#include "elit/runtime/atomic_file.h"
+#include "elit/runtime/error.h"
+
+namespace elit::app {
+namespace fs = std::filesystem;
+
+void SamplingFlags::add_to(CLI::App& cmd, const std::string& out_default) {
+  model.add_to(cmd);
+  out = out_default;
+  cmd.add_option("--sampler", sampler, "euler | heun (ODE) | sde (Euler-Maruyama)")
+      ->check(CLI::IsMember({"euler", "heun", "sde", "ode"}))
+      ->capture_default_str();
+  cmd.add_option("--steps", steps, "sampling steps")->capture_default_str();
+  cmd.add_option("--cfg-scale", cfg_scale, "classifier-free guidance scale (guidance when > 1)")
+      ->capture_default_str();
+  cmd.add_option("--guidance-low", guidance_low, "guidance only for t >= this")
+      ->capture_default_str();
+  cmd.add_option("--guidance-high", guidance_high, "guidance only for t <= this")
+      ->capture_default_str();
+  cmd.add_option("--classes", classes,
+                 "class labels to sample, e.g. 0,3,7, or 'all' (default: every class of a model "
+                 "with up to 16 classes, else 16 spread over the range)");
+  cmd.add_option("--num", num,
+                 "number of images (labels cycle through --classes; default one "
+                 "per class)");
+  cmd.add_option("--seed", seed, "image i uses noise from seed (s, i), whatever the batch")
+      ->capture_default_str();
+  cmd.add_option("--batch-size", batch_size, "images per batch")->capture_default_str();
+  cmd.add_option("--dtype", dtype, "float32, float64 or bfloat16")->capture_default_str();
+  cmd.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd.add_option("--out", out, "output folder")->capture_default_str();
+}
+
+sampling::GenerateOptions SamplingFlags::generate_options() const {
+  sampling::GenerateOptions o;
+  o.sampler = sampling::parse_sampler(sampler);
+  o.steps = steps;
+  o.seed = seed;
+  o.batch_size = batch_size;
+  o.dtype = parse_dtype(dtype);
+  o.device = parse_device(device);
+  o.options.guidance.scale = cfg_scale;
+  o.options.guidance.low = guidance_low;
+  o.options.guidance.high = guidance_high;
+  return o;
+}
+
+std::string LoadedModel::class_name(int64_t label) const {
+  auto it = file.metadata.find("elit.dataset");
+  const bool fashion = it != file.metadata.end() ? it->second.find("fashion") != std::string::npos
+                                                 : spec.num_classes == 10 && spec.in_channels == 1;
+  const auto& names = data::fashion_mnist_classes();
+  if (fashion && label >= 0 && label < static_cast<int64_t>(names.size())) return names[label];
+  return "class " + std::to_string(label);
+}
+
+LoadedModel load_model(const SamplingFlags& flags) {
+  LoadedModel m;
+  m.file = flags.model.read();
+  m.model = io::build_model(m.file, parse_dtype(flags.dtype), parse_device(flags.device));
+  m.file.weights.clear();  // the model holds its own copy; do not keep two
+  m.spec = m.model->spec();
+  m.data_space = io::model_data_space(m.file, m.spec.in_channels);
+  std::ostringstream msg;
+  msg << "model " << m.spec.name << " from " << m.file.source << ": " << m.spec.in_channels << "x"
+      << m.spec.height << "x" << m.spec.width << " " << m.data_space;
+  if (m.spec.elit) msg << ", " << m.spec.tokens_per_group << " latents per group";
+  note(msg.str());
+  return m;
+}
+
+torch::Tensor class_labels(const SamplingFlags& flags, const models::ModelSpec& spec,
+                           int64_t max_default) {
+  check(spec.num_classes > 0, "model '", spec.name, "' is not class-conditional");
+  std::vector<int64_t> classes;
+  if (flags.classes.empty() || flags.classes == "all") {
+    const int64_t n =
+        flags.classes == "all" ? spec.num_classes : std::min(spec.num_classes, max_default);
+    for (int64_t i = 0; i < n; ++i) classes.push_back(i * spec.num_classes / n);
+  } else {
+    std::istringstream in(flags.classes);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+      size_t used = 0;
+      int64_t label = -1;
+      try {
+        label = std::stoll(item, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      check(used > 0 && used == item.size(), "--classes: '", item, "' is not a class number");
+      check(label >= 0 && label < spec.num_classes, "unknown class ", label, ": model '", spec.name,
+            "' has ", spec.num_classes, " classes (0..", spec.num_classes - 1, ")");
+      classes.push_back(label);
+    }
+  }
+  check(!classes.empty(), "--classes lists no class");
+  check(flags.num >= 0, "invalid --num ", flags.num, ": must be at least 1");
+  const int64_t n = flags.num > 0 ? flags.num : static_cast<int64_t>(classes.size());
+  auto labels = torch::empty({n}, torch::kInt64);
+  for (int64_t i = 0; i < n; ++i) labels[i] = classes[i % classes.size()];
+  return labels;
+}
+
+std::vector<double> parse_budget_list(const std::string& text, const models::ModelSpec& spec) {
+  if (text.empty() || text == "all") {
+    return spec.elit ? models::valid_budgets(spec.tokens_per_group) : std::vector<double>{1.0};
+  }
+  std::vector<double> out;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    size_t used = 0;
+    double b = 0;
+    try {
+      b = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    check(used > 0 && used == item.size(), "--budgets: '", item, "' is not a number");
+    sampling::check_budget(spec, b, "--budgets");
+    out.push_back(b);
+  }
+  return out;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  const auto parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  write_file_atomically(path, text);
+}
+
+std::string format_value(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+std::string write_samples(const std::string& dir, const torch::Tensor& samples,
+                          const LoadedModel& model, int64_t columns, bool individual_pngs) {
+  fs::create_directories(dir);
+  if (model.data_space == "latents") {
+    const auto path = (fs::path(dir) / "latents.npz").string();
+    io::write_npz(path, {{"arr_0", samples.to(torch::kFloat32).contiguous()}});
+    note("model '" + model.spec.name + "' works in latent space and no decoder is available " +
+         "here: wrote the latents (arr_0 float32 NCHW) to " + path);
+    return "";
+  }
+  const auto images = io::to_uint8_images(samples);  // [N, H, W, C]
+  if (individual_pngs) {
+    fs::create_directories(fs::path(dir) / "images");
+    char name[32];
+    for (int64_t i = 0; i < images.size(0); ++i) {
+      std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(i));
+      io::write_png((fs::path(dir) / "images" / name).string(), images[i]);
+    }
+  }
+  io::write_npz((fs::path(dir) / "samples.npz").string(), {{"arr_0", images.contiguous()}});
+  const auto grid = (fs::path(dir) / "grid.png").string();
+  io::write_png(grid, io::make_grid(images, columns));
+  return grid;
+}
+
+bool write_labelled_grid(const std::string& png_path, const std::string& svg_path,
+                         const torch::Tensor& samples, const LoadedModel& model, int64_t columns,
+                         const std::vector<std::string>& row_labels,
+                         const std::vector<std::string>& column_labels, const std::string& title) {
+  if (model.data_space == "latents") return false;
+  const auto grid = io::make_grid(io::to_uint8_images(samples), columns);
+  io::write_png(png_path, grid);
+  // Small images (28 px garments) are drawn larger so that a person can see them.
+  const double scale = std::max(1.0, std::floor(96.0 / static_cast<double>(model.spec.height)));
+  write_text(svg_path, io::svg_labelled_grid(read_file(png_path), grid.size(1), grid.size(0),
+                                             row_labels, column_labels, scale, title));
+  return true;
+}
+
+}  // namespace elit::app

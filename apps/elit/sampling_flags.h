@@ -1,0 +1,74 @@
+// Flags and output helpers shared by `elit sample`, `elit budgets` and `elit guidance`.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli_common.h"
+#include "elit/sampling/generate.h"
+
+namespace elit::app {
+
+struct SamplingFlags {
+  ModelOptions model;
+  std::string sampler = "euler";
+  int64_t steps = 50;
+  double cfg_scale = 1.0;
+  double guidance_low = 0.0, guidance_high = 1.0;
+  std::string classes;  // "0,3,7" or "all"; empty = the command's default
+  int64_t num = 0;      // 0 = one image per listed class
+  uint64_t seed = 0;
+  int64_t batch_size = 16;
+  std::string dtype = "float32", device = "cpu";
+  std::string out;
+
+  // --ckpt/--model/..., --sampler, --steps, --cfg-scale, --guidance-low/high, --classes, --num,
+  // --seed, --batch-size, --dtype, --device, --out (default `out_default`).
+  void add_to(CLI::App& cmd, const std::string& out_default);
+  // Sampler kind, steps, seed, batch, dtype, device and the guidance interval/scale.
+  sampling::GenerateOptions generate_options() const;
+};
+
+struct LoadedModel {
+  io::ModelFile file;
+  models::ModelPtr model;
+  models::ModelSpec spec;
+  std::string data_space;  // "pixels" or "latents"
+  // A caption for a class: the Fashion-MNIST name for such models, else "class N".
+  std::string class_name(int64_t label) const;
+};
+
+// Reads, builds and describes the model (one note line).
+LoadedModel load_model(const SamplingFlags& flags);
+
+// The labels to sample: --classes (checked against the model) cycled to --num images. Without
+// --classes: every class when the model has at most `max_default` classes, else that many
+// classes spread over the range.
+torch::Tensor class_labels(const SamplingFlags& flags, const models::ModelSpec& spec,
+                           int64_t max_default = 16);
+
+// Budgets from a comma list ("0.25,0.5,1" or "all" = every valid budget of the model).
+std::vector<double> parse_budget_list(const std::string& text, const models::ModelSpec& spec);
+
+// Writes samples [N, C, H, W] (float, model space) under `dir`: pixel models as
+// images/NNNNNN.png, grid.png (`columns` per row) and samples.npz (ADM layout: arr_0 uint8
+// NHWC); latent models (no decoder here) as latents.npz (arr_0 float32 NCHW), saying so.
+// Returns the grid PNG path ("" for latents).
+std::string write_samples(const std::string& dir, const torch::Tensor& samples,
+                          const LoadedModel& model, int64_t columns, bool individual_pngs = true);
+
+// A grid of images [N, C, H, W] (row-major, `columns` per row) as grid PNG plus an SVG with row
+// and column captions. Pixel models only; returns false (writing nothing) for latent models.
+bool write_labelled_grid(const std::string& png_path, const std::string& svg_path,
+                         const torch::Tensor& samples, const LoadedModel& model, int64_t columns,
+                         const std::vector<std::string>& row_labels,
+                         const std::vector<std::string>& column_labels, const std::string& title);
+
+// Writes text (JSON, SVG) atomically, creating the folder.
+void write_text(const std::string& path, const std::string& text);
+
+// "0.25" -> "0.25", budgets and scales in labels and file names.
+std::string format_value(double v);
+
+}  // namespace elit::app

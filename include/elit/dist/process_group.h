@@ -1,0 +1,44 @@
+// Collective communication on libtorch's c10d engine: TCPStore rendezvous + ProcessGroupGloo on
+// CPU (ProcessGroupNCCL on CUDA builds that have it). The c10d/Gloo headers stay in the .cpp so
+// that users of this header compile fast.
+#pragma once
+#include <torch/types.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "elit/dist/environment.h"
+
+namespace elit::dist {
+
+class ProcessGroup {
+ public:
+  // Joins the group described by `env` (rank 0 hosts the TCPStore). Every collective fails with a
+  // clear elit::Error instead of hanging when a peer dies or does not answer within `timeout`.
+  // Throws when the rendezvous at MASTER_ADDR:MASTER_PORT cannot be reached in time.
+  static std::shared_ptr<ProcessGroup> create(const Environment& env,
+                                              std::chrono::milliseconds timeout,
+                                              torch::Device device = torch::kCPU);
+  virtual ~ProcessGroup() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+
+  // In place: every rank ends with rank `root`'s values.
+  virtual void broadcast(std::vector<torch::Tensor>& tensors, int root = 0) = 0;
+  // In place: element-wise sum over ranks, then divided by the world size when `average`.
+  // Tensors are packed into buckets of about `bucket_bytes` and reduced concurrently.
+  virtual void all_reduce(std::vector<torch::Tensor>& tensors, bool average,
+                          int64_t bucket_bytes = 25 << 20) = 0;
+  // Concatenation along dim 0 of every rank's tensor, in rank order (tensors may differ in dim 0).
+  virtual torch::Tensor all_gather_cat(const torch::Tensor& tensor) = 0;
+  virtual void barrier() = 0;
+};
+
+using ProcessGroupPtr = std::shared_ptr<ProcessGroup>;
+
+// Whether this build has the c10d Gloo backend.
+bool gloo_available();
+
+}  // namespace elit::dist

@@ -1,0 +1,202 @@
+// MM-DiT / ELIT-MM-DiT: construction, initialisation and the forward pass. The conditioning
+// (context, prompts, captions, null condition) is in mmdit_conditioning.cpp.
+#include "elit/models/mmdit.h"
+
+#include <torch/nn/init.h>
+
+#include "elit/runtime/error.h"
+
+namespace elit::models {
+
+namespace nn = torch::nn;
+
+MMDiTImpl::MMDiTImpl(MMDiTConfig config) : config_(std::move(config)) {
+  config_.resolve();
+  config_.validate();
+  const auto& c = config_;
+  const int64_t D = c.hidden(), M = c.pos_max();
+  x_embedder = register_module("x_embedder", PatchEmbed(c.in_channels, D, c.patch_size));
+  t_embedder = register_module("t_embedder", TimestepEmbedder(D));
+  if (c.adm_in_channels > 0) {
+    y_embedder = register_module("y_embedder", VectorEmbedder(c.adm_in_channels, D));
+  }
+  context_embedder = register_module("context_embedder", nn::Linear(c.context_in_features, D));
+  // A persistent buffer in the published state_dict (SD3 checkpoints carry it); filled here with
+  // the 2-D sin-cos table of an M x M grid, as snap-research/elit models/mmdit.py does.
+  pos_embed =
+      register_buffer("pos_embed", sincos_pos_embed_2d(D, M).to(torch::kFloat32).unsqueeze(0));
+  joint_blocks = register_module("joint_blocks", nn::ModuleList());
+  for (int64_t i = 0; i < c.depth; ++i) {
+    joint_blocks->push_back(JointBlock(D, c.heads(), c.mlp_ratio, c.qkv_bias,
+                                       /*pre_only=*/i == c.depth - 1, c.qk_norm,
+                                       c.has_self_attn2(i)));
+  }
+  final_layer = register_module("final_layer", FinalLayer(D, c.patch_size, c.in_channels));
+  if (c.builtin_text()) {
+    tokenizer_ = std::make_unique<text::WordTokenizer>(c.vocabulary, c.text_max_tokens);
+    text_encoder =
+        register_module("text_encoder", TextEncoder(tokenizer_->vocab_size(), c.text_max_tokens,
+                                                    c.text_width, c.text_depth, c.text_heads));
+    auto prompts = c.captions;
+    prompts.emplace_back();  // the null label's empty prompt
+    caption_tokens_ = tokenizer_->encode(prompts);
+  }
+  if (!c.label_context_file.empty()) load_label_context();
+  initialize_weights();
+  if (c.enable_elit) {
+    input_token_editor = register_module(
+        "input_token_editor", InputTokenEditor(Read(D, c.heads(), c.group_size, c.latent_rows())));
+    output_token_editor =
+        register_module("output_token_editor",
+                        OutputTokenEditor(Write(D, c.heads(), c.group_size, c.elit_write_depth)));
+    initialize_latent_interface(input_token_editor, output_token_editor);
+  }
+}
+
+void MMDiTImpl::initialize_weights() {
+  torch::NoGradGuard no_grad;
+  // DiT's initialize_weights (as published SiT): xavier-uniform linears with zero bias, the patch
+  // conv like a linear, N(0, 0.02) timestep/pooled-vector MLPs, zero adaLN outputs in both
+  // streams and the final layer (adaLN-Zero: every block starts as the identity).
+  for (auto& module : modules(/*include_self=*/false)) {
+    if (auto* linear = module->as<nn::Linear>()) {
+      nn::init::xavier_uniform_(linear->weight);
+      if (linear->bias.defined()) nn::init::zeros_(linear->bias);
+    }
+  }
+  auto w = x_embedder->proj->weight;
+  nn::init::xavier_uniform_(w.view({w.size(0), -1}));
+  nn::init::zeros_(x_embedder->proj->bias);
+  for (auto* mlp : {&t_embedder->mlp, y_embedder ? &y_embedder->mlp : nullptr}) {
+    if (!mlp) continue;
+    nn::init::normal_((*mlp)[0]->as<nn::Linear>()->weight, 0.0, 0.02);
+    nn::init::normal_((*mlp)[2]->as<nn::Linear>()->weight, 0.0, 0.02);
+  }
+  auto zero_linear = [](nn::LinearImpl* l) {
+    nn::init::zeros_(l->weight);
+    nn::init::zeros_(l->bias);
+  };
+  for (const auto& block : *joint_blocks) {
+    auto* joint = block->as<JointBlock>();
+    zero_linear(joint->context_block->adaLN_modulation[1]->as<nn::Linear>());
+    zero_linear(joint->x_block->adaLN_modulation[1]->as<nn::Linear>());
+  }
+  zero_linear(final_layer->adaLN_modulation[1]->as<nn::Linear>());
+  zero_linear(final_layer->linear.get());
+}
+
+ModelSpec MMDiTImpl::spec() const {
+  ModelSpec s;
+  s.name = config_.model;
+  s.family = "mmdit";
+  s.in_channels = config_.in_channels;
+  s.height = config_.input_height;
+  s.width = config_.input_width;
+  s.num_classes = config_.builtin_text()             ? static_cast<int64_t>(config_.captions.size())
+                  : label_context_.context.defined() ? label_context_.context.size(0) - 1
+                                                     : 0;
+  s.text_conditioned = true;
+  s.elit = config_.enable_elit;
+  s.tokens_per_group = config_.enable_elit ? config_.tokens_per_group() : 1;
+  s.latent_tokens = config_.num_tokens();
+  return s;
+}
+
+nlohmann::json MMDiTImpl::config_json() const {
+  return mmdit_config_to_json(config_);
+}
+
+std::vector<double> MMDiTImpl::training_mask_levels() const {
+  if (!config_.enable_elit) return {};
+  return models::training_mask_levels(config_.elit_min_mask_prob, config_.elit_max_mask_prob,
+                                      config_.tokens_per_group());
+}
+
+int64_t MMDiTImpl::keep_for(std::optional<double> budget) {
+  if (!config_.enable_elit) {
+    if (budget) keep_for_budget(*budget);  // validates: only 1 without a latent interface
+    return 1;
+  }
+  if (budget) return keep_for_budget(*budget);
+  if (!is_training()) return config_.tokens_per_group();
+  // Published MultiOrderedTokenMaskingStrategy: one level per step, uniformly (global RNG).
+  const auto levels = training_mask_levels();
+  const auto pick = torch::randint(static_cast<int64_t>(levels.size()), {1}).item<int64_t>();
+  return keep_from_mask_prob(levels[pick], config_.tokens_per_group());
+}
+
+torch::Tensor MMDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
+                                 const Condition& condition, std::optional<double> budget) {
+  check(t.dim() == 1, "t must be [B], got ", t.sizes());
+  const int64_t keep = keep_for(budget);
+  auto cond = is_training() ? drop_conditions(condition) : condition;
+  return forward_keep(x, t * config_.time_scale, cond, keep);
+}
+
+torch::Tensor MMDiTImpl::cropped_pos_embed(int64_t gh, int64_t gw) const {
+  const int64_t M = config_.pos_max(), D = pos_embed.size(-1);
+  check(gh <= M && gw <= M, "model '", config_.model, "': a ", gh, "x", gw,
+        " patch grid exceeds the positional table (pos_embed_max_size ", M, ")");
+  // Published cropped_pos_embed: [1, M*M, D] -> [1, M, M, D], centre crop, -> [1, gh*gw, D]
+  const int64_t top = (M - gh) / 2, left = (M - gw) / 2;
+  return pos_embed.view({1, M, M, D})
+      .narrow(1, top, gh)
+      .narrow(2, left, gw)
+      .reshape({1, gh * gw, D});
+}
+
+torch::Tensor MMDiTImpl::unpatchify(const torch::Tensor& x, int64_t gh, int64_t gw) const {
+  const int64_t B = x.size(0), p = config_.patch_size, C = config_.in_channels;
+  // [B, gh, gw, p, p, C] -> [B, C, gh, p, gw, p] -> [B, C, H, W] (published "nhwpqc->nchpwq")
+  return x.reshape({B, gh, gw, p, p, C})
+      .permute({0, 5, 1, 3, 2, 4})
+      .reshape({B, C, gh * p, gw * p});
+}
+
+void MMDiTImpl::run_blocks(torch::Tensor& context, torch::Tensor& x, const torch::Tensor& c,
+                           const torch::Tensor& mask, int64_t begin, int64_t end,
+                           MMDiTTrace* trace) {
+  for (int64_t i = begin; i < end; ++i) {
+    if (trace) {
+      trace->context_in.push_back(context);
+      trace->x_in.push_back(x);
+    }
+    std::tie(context, x) = joint_blocks[i]->as<JointBlock>()->forward(context, x, c, mask);
+  }
+}
+
+torch::Tensor MMDiTImpl::forward_keep(const torch::Tensor& x, const torch::Tensor& timestep,
+                                      const Condition& condition, int64_t keep, MMDiTTrace* trace) {
+  // x: [B, C, H, W], timestep: [B] -> [B, C, H, W]
+  const auto& cfg = config_;
+  const int64_t p = cfg.patch_size;
+  check(x.dim() == 4 && x.size(1) == cfg.in_channels && x.size(2) % p == 0 && x.size(3) % p == 0,
+        "model '", cfg.model, "' expects x of shape [B, ", cfg.in_channels,
+        ", H, W] with H and W multiples of ", p, ", got ", x.sizes());
+  const int64_t B = x.size(0), gh = x.size(2) / p, gw = x.size(3) / p;
+  check(timestep.dim() == 1 && timestep.size(0) == B, "t must be [", B, "], got ",
+        timestep.sizes());
+  auto text = text_context(condition.to(x.device()), B);
+  auto h = x_embedder(x) + cropped_pos_embed(gh, gw);  // [B, N, D]
+  auto c = t_embedder(timestep);                       // [B, D]
+  if (y_embedder) c = c + y_embedder(text.pooled.to(c.scalar_type()));
+  auto context = context_embedder(text.context.to(h.scalar_type()));  // [B, L, D]
+  if (!cfg.enable_elit) {
+    run_blocks(context, h, c, text.mask, 0, cfg.depth, trace);
+  } else {
+    const GroupLayout layout{gh, gw, cfg.group_size};
+    check(gh % cfg.group_size == 0 && gw % cfg.group_size == 0, "model '", cfg.model,
+          "': group_size ", cfg.group_size, " must divide the ", gh, "x", gw, " patch grid");
+    const int64_t core_end = cfg.depth - cfg.dit_decoder_depth;
+    run_blocks(context, h, c, text.mask, 0, cfg.encoder_depth, trace);
+    // Read and Write see the image stream only; the context stream goes on unchanged.
+    auto read = input_token_editor->read->forward(h, c, layout, keep);
+    auto latents = read.kept();  // [B, G*keep, D]
+    run_blocks(context, latents, c, text.mask, cfg.encoder_depth, core_end, trace);
+    h = output_token_editor->write->forward(latents, read);  // [B, N, D]
+    run_blocks(context, h, c, text.mask, core_end, cfg.depth, trace);
+  }
+  return unpatchify(final_layer(h, c), gh, gw);
+}
+
+}  // namespace elit::models

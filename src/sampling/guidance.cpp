@@ -1,0 +1,74 @@
+#include "elit/sampling/guidance.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "elit/runtime/error.h"
+
+namespace elit::sampling {
+
+void GuidanceOptions::validate() const {
+  check(std::isfinite(scale) && scale >= 0, "invalid guidance scale ", scale,
+        ": must be a finite number >= 0 (guidance applies above 1)");
+  check(std::isfinite(low) && std::isfinite(high) && low <= high, "invalid guidance interval [",
+        low, ", ", high, "]: need low <= high");
+  check(!autoguidance || uncond_budget.has_value(),
+        "autoguidance needs a budget for the guiding branch (--uncond-budget), e.g. 0.25");
+}
+
+std::string GuidanceOptions::mode() const {
+  if (scale <= 1.0) return "none";
+  if (!uncond_budget) return "cfg";
+  return autoguidance ? "autoguidance" : "ccfg";
+}
+
+std::optional<double> model_budget(const models::ModelSpec& spec, double budget) {
+  if (!spec.elit && budget == 1.0) return std::nullopt;
+  return budget;
+}
+
+torch::Tensor guided_velocity(models::DiffusionModel& model, const torch::Tensor& x, double t,
+                              const models::Condition& cond, const models::Condition& null_cond,
+                              double budget, const GuidanceOptions& g, torch::Dtype dtype,
+                              GuidedCall* call) {
+  const auto spec = model.spec();
+  const int64_t B = x.size(0);
+  // Published: t_in = ones(B, float64) * t, then cast to the model's dtype.
+  auto times = [&](int64_t n) {
+    return (torch::ones({n}, x.options().dtype(torch::kFloat64)) * t).to(dtype);
+  };
+  auto run = [&](const torch::Tensor& in, const models::Condition& c, double b) {
+    return model.forward(in.to(dtype), times(in.size(0)), c, model_budget(spec, b))
+        .to(torch::kFloat64);
+  };
+  GuidedCall info;
+  info.budget = budget;
+  info.guided = g.active(t);
+  torch::Tensor v;
+  if (!info.guided) {
+    v = run(x, cond, budget);
+    info.forwards = 1;
+    info.rows = B;
+  } else if (g.uncond_budget) {
+    // CCFG / autoguidance: two forwards, since the branches run at different budgets.
+    const auto v_cond = run(x, cond, budget);
+    const auto v_guide = run(x, g.autoguidance ? cond : null_cond, *g.uncond_budget);
+    v = v_guide + g.scale * (v_cond - v_guide);
+    info.forwards = 2;
+    info.rows = 2 * B;
+    info.guide_budget = *g.uncond_budget;
+  } else {
+    // CFG: both branches in one batch [cond; uncond], as published.
+    const auto both = run(torch::cat({x, x}, 0), models::Condition::cat(cond, null_cond), budget);
+    const auto parts = both.chunk(2, 0);
+    v = parts[1] + g.scale * (parts[0] - parts[1]);
+    info.forwards = 1;
+    info.rows = 2 * B;
+    info.guide_budget = budget;
+  }
+  if (call) *call = info;
+  return v;
+}
+
+}  // namespace elit::sampling

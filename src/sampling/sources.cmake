@@ -1,0 +1,9 @@
+list(APPEND ELIT_SOURCES
+  src/sampling/time_grid.cpp
+  src/sampling/budget_schedule.cpp
+  src/sampling/guidance.cpp
+  src/sampling/sampler.cpp
+  src/sampling/seeds.cpp
+  src/sampling/generate.cpp
+  src/sampling/cost.cpp
+)

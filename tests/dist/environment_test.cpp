@@ -1,0 +1,71 @@
+#include "elit/dist/environment.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "elit/runtime/error.h"
+
+namespace elit::dist {
+namespace {
+
+// Sets variables for one test and restores the previous environment afterwards.
+class EnvGuard {
+ public:
+  explicit EnvGuard(std::map<std::string, std::string> vars) {
+    for (const char* k : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) {
+      if (const char* v = std::getenv(k)) saved_[k] = v;
+      unsetenv(k);
+    }
+    for (const auto& [k, v] : vars) setenv(k.c_str(), v.c_str(), 1);
+  }
+  ~EnvGuard() {
+    for (const char* k : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) unsetenv(k);
+    for (const auto& [k, v] : saved_) setenv(k.c_str(), v.c_str(), 1);
+  }
+
+ private:
+  std::map<std::string, std::string> saved_;
+};
+
+TEST(DistEnvironment, DefaultsToOneProcess) {
+  EnvGuard env({});
+  auto e = Environment::from_env();
+  EXPECT_EQ(e.world_size, 1);
+  EXPECT_EQ(e.rank, 0);
+  EXPECT_FALSE(e.distributed());
+}
+
+TEST(DistEnvironment, ReadsTorchrunVariables) {
+  EnvGuard env({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"},
+                {"MASTER_ADDR", "10.1.2.3"}, {"MASTER_PORT", "1234"}});
+  auto e = Environment::from_env();
+  EXPECT_EQ(e.rank, 3);
+  EXPECT_EQ(e.world_size, 4);
+  EXPECT_EQ(e.local_rank, 1);
+  EXPECT_EQ(e.master_addr, "10.1.2.3");
+  EXPECT_EQ(e.master_port, 1234);
+  EXPECT_TRUE(e.distributed());
+  EXPECT_FALSE(e.is_main());
+}
+
+TEST(DistEnvironment, MalformedValuesNameTheVariable) {
+  for (auto vars : std::vector<std::map<std::string, std::string>>{
+           {{"RANK", "4"}, {"WORLD_SIZE", "4"}},
+           {{"RANK", "x"}, {"WORLD_SIZE", "2"}},
+           {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "70000"}},
+           {{"WORLD_SIZE", "2"}}}) {
+    EnvGuard env(vars);
+    try {
+      Environment::from_env();
+      FAIL() << "expected an error";
+    } catch (const elit::Error& e) {
+      const std::string msg = e.what();
+      EXPECT_TRUE(msg.find("RANK") != std::string::npos || msg.find("MASTER_PORT") != std::string::npos)
+          << msg;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace elit::dist

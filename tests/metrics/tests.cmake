@@ -1,0 +1,12 @@
+list(APPEND ELIT_FAST_TEST_SOURCES
+  metrics/flops_test.cpp
+  metrics/metrics_reference_test.cpp
+  metrics/metrics_property_test.cpp
+  metrics/torchscript_features_test.cpp
+  metrics/classifier_test.cpp
+  metrics/evaluation_test.cpp
+  metrics/eval_cli_test.cpp
+)
+list(APPEND ELIT_SLOW_TEST_SOURCES
+  metrics/default_classifier_slow_test.cpp
+)

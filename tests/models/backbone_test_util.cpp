@@ -1,0 +1,89 @@
+#include "models/backbone_test_util.h"
+
+#include <ATen/Parallel.h>
+
+namespace elit::testing {
+
+std::vector<std::string> params_without_gradient(const torch::nn::Module& model,
+                                                 const std::vector<std::string>& prefixes) {
+  std::vector<std::string> missing;
+  for (const auto& p : model.named_parameters()) {
+    bool selected = false;
+    for (const auto& prefix : prefixes) selected |= p.key().rfind(prefix, 0) == 0;
+    if (!selected) continue;
+    const auto& g = p.value().grad();
+    if (!g.defined() || g.abs().sum().item<double>() == 0) missing.push_back(p.key());
+  }
+  return missing;
+}
+
+void perturb_parameters(torch::nn::Module& model, double scale) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters()) p.add_(torch::randn_like(p) * scale);
+}
+
+torch::Tensor smooth_images(int64_t B, int64_t C, int64_t H, int64_t W) {
+  namespace F = torch::nn::functional;
+  auto coarse = torch::rand({B, C, 3, 3}) * 2 - 1;
+  return F::interpolate(coarse, F::InterpolateFuncOptions()
+                                    .size(std::vector<int64_t>{H, W})
+                                    .mode(torch::kBilinear)
+                                    .align_corners(true));
+}
+
+namespace {
+
+double flow_loss(models::DiffusionModel& model, const torch::Tensor& x0, const torch::Tensor& y,
+                 const torch::Tensor& noise, const torch::Tensor& t, std::optional<double> budget) {
+  const auto tb = t.view({-1, 1, 1, 1});
+  auto xt = (1 - tb) * x0 + tb * noise;
+  auto v = model.forward(xt, t, models::Condition::from_labels(y), budget);
+  return (v - (noise - x0)).pow(2).mean().item<double>();
+}
+
+double eval_loss(models::DiffusionModel& model, const torch::Tensor& x0, const torch::Tensor& y) {
+  // Fixed noise and times, several draws per image, so that before/after compare the same thing.
+  torch::NoGradGuard no_grad;
+  model.eval();
+  double total = 0;
+  const int draws = 4;
+  for (int d = 0; d < draws; ++d) {
+    auto noise = torch::randn_like(x0);
+    auto t = torch::rand({x0.size(0)}) * 0.9 + 0.05;
+    total += flow_loss(model, x0, y, noise, t, 1.0);
+  }
+  model.train();
+  return total / draws;
+}
+
+}  // namespace
+
+OverfitResult overfit(models::DiffusionModel& model, const torch::Tensor& images,
+                      const torch::Tensor& labels, int steps, double lr) {
+  // Tiny tensors gain nothing from a second thread, and on a busy machine its synchronisation
+  // dominates the step time.
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  OverfitResult r;
+  torch::manual_seed(1234);
+  r.before = eval_loss(model, images, labels);
+  torch::optim::AdamW opt(model.parameters(), torch::optim::AdamWOptions(lr).weight_decay(0));
+  model.train();
+  for (int step = 0; step < steps; ++step) {
+    auto noise = torch::randn_like(images);
+    auto t = torch::rand({images.size(0)});
+    const auto tb = t.view({-1, 1, 1, 1});
+    auto v =
+        model.forward((1 - tb) * images + tb * noise, t, models::Condition::from_labels(labels));
+    auto loss = (v - (noise - images)).pow(2).mean();
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  torch::manual_seed(1234);
+  r.after = eval_loss(model, images, labels);
+  at::set_num_threads(threads);
+  return r;
+}
+
+}  // namespace elit::testing

@@ -1,0 +1,130 @@
+// The sampling commands end to end through the `elit` binary: outputs of `elit sample` from a
+// training run folder, and clear one-line errors for bad input.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include "elit/io/checkpoint_path.h"
+#include "elit/io/model_file.h"
+#include "elit/models/sit.h"
+#include "elit/runtime/atomic_file.h"
+#include "elit/runtime/error.h"
+#include "support/reference.h"
+
+namespace elit::sampling {
+namespace {
+namespace fs = std::filesystem;
+
+struct CliResult {
+  int status = -1;
+  std::string output;  // stdout and stderr
+};
+
+CliResult run_cli(const std::string& args) {
+  CliResult r;
+  const std::string command = std::string(ELIT_CLI_PATH) + " --threads 1 " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  const int status = pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+models::SiTConfig tiny_config(int64_t hidden) {
+  models::SiTConfig c;
+  c.model = "tiny";
+  c.input_size = 8;
+  c.patch_size = 2;
+  c.in_channels = 1;
+  c.hidden_size = hidden;
+  c.depth = 2;
+  c.num_heads = 2;
+  c.encoder_depth = 1;
+  c.dit_decoder_depth = 0;
+  c.group_size = 2;
+  c.num_classes = 10;
+  c.enable_elit = true;
+  return c;
+}
+
+// A training run folder: <run>/checkpoints/<step:07d>/ema.safetensors, two steps.
+std::string make_run(const std::string& name) {
+  const auto run = testing::temp_dir(name);
+  torch::manual_seed(0);
+  models::SiT model(tiny_config(32));
+  for (const char* step : {"0000010", "0000200"}) {
+    const auto dir = fs::path(run) / "checkpoints" / step;
+    fs::create_directories(dir);
+    io::write_model_file((dir / "ema.safetensors").string(), *model,
+                         {{io::kDataSpaceKey, "pixels"}});
+  }
+  return run;
+}
+
+TEST(SampleCli, WritesPngsGridAndAdmNpzFromARunFolder) {
+  const auto run = make_run("cli_run");
+  EXPECT_EQ(io::resolve_model_path(run), run + "/checkpoints/0000200/ema.safetensors");
+  const auto out = run + "/samples";
+  const auto r =
+      run_cli("sample --ckpt " + run + " --classes 1,4 --num 4 --steps 2 --cfg-scale 2 " +
+              "--budget 0.5 --uncond-budget 0.25 --batch-size 3 --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* f :
+       {"images/000000.png", "images/000003.png", "grid.png", "samples.npz", "sample.json"}) {
+    EXPECT_TRUE(fs::exists(fs::path(out) / f)) << f;
+  }
+  // ADM layout: arr_0, uint8, [N, H, W, C].
+  const auto npz = read_file(out + "/samples.npz");
+  EXPECT_NE(npz.find("arr_0.npy"), std::string::npos);
+  EXPECT_NE(npz.find("'descr': '|u1'"), std::string::npos);
+  EXPECT_NE(npz.find("'shape': (4, 8, 8, 1)"), std::string::npos);
+  const auto settings = nlohmann::json::parse(read_file(out + "/sample.json"));
+  EXPECT_EQ(settings["guidance"], "ccfg");
+  EXPECT_EQ(settings["checkpoint"], run + "/checkpoints/0000200/ema.safetensors");
+}
+
+TEST(SampleCli, BadInputIsAClearError) {
+  const auto run = make_run("cli_bad");
+  const auto ckpt = run + "/checkpoints/0000200/ema.safetensors";
+  const auto other = testing::temp_dir("cli_bad_config") + "/other.json";
+  write_file_atomically(other, R"({"hidden_size": 48, "num_heads": 3})");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"sample --ckpt /nonexistent/model.safetensors", "does not exist"},
+      {"sample --ckpt " + testing::temp_dir("cli_empty"), "neither a checkpoint"},
+      {"sample --ckpt " + ckpt + " --model-config " + other, "48"},
+      {"sample --ckpt " + ckpt + " --budget 1.5", "integer"},
+      {"sample --ckpt " + ckpt + " --budget 0.1", "keeps no latent"},
+      {"sample --ckpt " + ckpt + " --budget 0.5,1", "2 budgets but sampling takes"},
+      {"sample --ckpt " + ckpt + " --classes 3,12", "unknown class 12"},
+      {"sample --ckpt " + ckpt + " --steps 0", "steps"},
+      {"sample --ckpt " + ckpt + " --steps -3", "steps"},
+      {"sample --ckpt " + ckpt + " --cfg-scale 2 --autoguidance", "autoguidance needs"},
+      {"budgets --ckpt " + ckpt + " --budgets 0.5,2.5", "integer"},
+      {"flops --model ELIT-SiT-XL/2", "--resolution"},
+      {"flops --model ELIT-SiT-XL/2 --resolution 256 --budget 0.01", "keeps no latent"}};
+  for (const auto& [args, fragment] : cases) {
+    const bool has_out = args.rfind("flops", 0) != 0;
+    const auto r = run_cli(args + (has_out ? " --out " + run + "/never" : ""));
+    EXPECT_NE(r.status, 0) << args;
+    EXPECT_NE(r.output.find("error"), std::string::npos) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(fragment), std::string::npos) << args << "\n" << r.output;
+  }
+  EXPECT_FALSE(fs::exists(run + "/never/grid.png"));
+}
+
+TEST(FlopsCli, JsonHasTotalAndComponents) {
+  const auto r = run_cli("flops --model ELIT-SiT-XL/2 --resolution 256 --cfg --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["flops"].get<int64_t>(), 490886922240);  // published results.json, budget 1
+  EXPECT_EQ(j["components"].size(), 6u);
+  EXPECT_EQ(j["batch"].get<int64_t>(), 2);
+}
+
+}  // namespace
+}  // namespace elit::sampling

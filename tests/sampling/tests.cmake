@@ -1,0 +1,8 @@
+list(APPEND ELIT_FAST_TEST_SOURCES
+  sampling/sampler_parity_test.cpp
+  sampling/guidance_test.cpp
+  sampling/budget_schedule_test.cpp
+  sampling/generate_test.cpp
+  sampling/cost_test.cpp
+  sampling/cli_test.cpp
+)
