@@ -12,6 +12,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "config_file.h"
+#include "elit/metrics/flops.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 #include "elit/train/trainer.h"
@@ -86,6 +87,31 @@ std::vector<double> budgets_for(const models::DiffusionModel& model, const Bench
   return out;
 }
 
+// Matrix-product FLOPs of one training update (PyTorch FlopCounterMode counting: the backward
+// pass does twice the forward's products), or null for a family without an analytic count.
+json train_flops(const json& config, int64_t batch, std::optional<double> budget) {
+  if (!metrics::has_analytic_flops(config)) return nullptr;
+  metrics::ForwardFlopsOptions f;
+  f.batch = batch;
+  f.budget = budget.value_or(1.0);
+  f.convention = metrics::FlopsConvention::this_port;
+  return 3 * metrics::analytic_forward_flops(config, f).total();
+}
+
+// Sorted wall times of o.steps updates after o.warmup untimed ones.
+std::vector<double> time_updates(train::TrainStep& step, const data::Batch& batch,
+                                 std::optional<double> budget, const BenchOptions& o) {
+  std::vector<double> times;
+  for (int i = 0; i < o.warmup + o.steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step.run({batch}, budget, /*step=*/1000);  // past any warmup: the full learning rate
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (i >= o.warmup) times.push_back(s);
+  }
+  std::sort(times.begin(), times.end());
+  return times;
+}
+
 void bench_train(const BenchOptions& o) {
   start_command();
   for (const auto& m : bench_models(o)) {
@@ -102,32 +128,27 @@ void bench_train(const BenchOptions& o) {
     for (const auto& p : model->parameters()) params += p.numel();
     for (const double budget : budgets_for(*model, o)) {
       const std::optional<double> b = spec.elit ? std::optional<double>(budget) : std::nullopt;
-      std::vector<double> times;
-      for (int i = 0; i < o.warmup + o.steps; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        step.run({batch}, b, 1000);
-        const double s =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (i >= o.warmup) times.push_back(s);
-      }
-      std::sort(times.begin(), times.end());
+      const auto times = time_updates(step, batch, b, o);
       const double median = times[times.size() / 2];
-      emit({{"what", "train"},
-            {"model", m.name},
-            {"params", params},
-            {"batch", m.batch},
-            {"input_size", {spec.in_channels, spec.height, spec.width}},
-            {"budget", budget},
-            {"dtype",
-             train::to_string(so.precision) == "no" ? "float32" : train::to_string(so.precision)},
-            {"threads", torch::get_num_threads()},
-            {"steps", o.steps},
-            {"median_s", median},
-            {"min_s", times.front()},
-            {"images_per_s", static_cast<double>(m.batch) / median},
-            {"peak_rss_mb", peak_rss_mb()},
-            {"flops", nullptr}},
-           o);
+      json line = {
+          {"what", "train"},
+          {"model", m.name},
+          {"params", params},
+          {"batch", m.batch},
+          {"input_size", {spec.in_channels, spec.height, spec.width}},
+          {"budget", budget},
+          {"dtype",
+           train::to_string(so.precision) == "no" ? "float32" : train::to_string(so.precision)},
+          {"threads", torch::get_num_threads()},
+          {"steps", o.steps},
+          {"median_s", median},
+          {"min_s", times.front()},
+          {"images_per_s", static_cast<double>(m.batch) / median},
+          {"peak_rss_mb", peak_rss_mb()},
+          {"flops", train_flops(m.config, m.batch, b)}};
+      line["gflop_per_s"] =
+          line["flops"].is_null() ? json() : json(line["flops"].get<double>() / median / 1e9);
+      emit(line, o);
     }
   }
 }
@@ -145,8 +166,12 @@ void add_shared_options(CLI::App& cmd, BenchOptions& o) {
       ->delimiter(',');
   cmd.add_option("--dtype", o.dtype, "float32 or bf16 (autocast; default: the config's)")
       ->capture_default_str();
-  cmd.add_option("--steps", o.steps, "timed repetitions (median reported)")->capture_default_str();
-  cmd.add_option("--warmup", o.warmup, "untimed repetitions first")->capture_default_str();
+  cmd.add_option("--steps", o.steps, "timed repetitions (median reported)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd.add_option("--warmup", o.warmup, "untimed repetitions first")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd.add_option("--out", o.out, "also append the JSON lines to this file");
 }
 
@@ -154,12 +179,15 @@ void add_shared_options(CLI::App& cmd, BenchOptions& o) {
 
 void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand(
-      "bench",
-      "measurements as JSON lines: what, model, batch, input_size, budget, dtype,\n"
-      "median_s, images_per_s, peak_rss_mb (process peak so far), flops");
+      "bench", "machine-readable measurements, one JSON object per line (modes: train)");
   bench->require_subcommand(1);
   auto train_opts = std::make_shared<BenchOptions>();
-  auto* train = bench->add_subcommand("train", "time full training updates per model and budget");
+  auto* train = bench->add_subcommand(
+      "train",
+      "time full training updates (forward, backward, clipping, AdamW, EMA) per model and\n"
+      "budget. Fields: what, model, params, batch, input_size, budget, dtype, threads, steps,\n"
+      "median_s, min_s, images_per_s, peak_rss_mb (process peak so far), flops (matrix products\n"
+      "of one update: 3x the analytic forward; null without an analytic count), gflop_per_s");
   add_shared_options(*train, *train_opts);
   train->callback([train_opts] { bench_train(*train_opts); });
 }

@@ -76,6 +76,9 @@ void apply_overrides(const std::vector<std::string>& args, json& config) {
 
 std::string keys_help() {
   std::ostringstream out;
+  out << "Usage: elit train --config configs/fmnist_elit_s4.yaml [--key value ...]\n"
+         "Command-line values override the file (--learning-rate 3e-4, --model_config.depth 6,\n"
+         "--qk-norm / --no-qk-norm); unknown keys are an error.\n\n";
   out << "Configuration keys (YAML file and --key value; hyphens or underscores; * = elit's "
          "own):\n";
   for (const auto& k : train::train_config_keys()) {
@@ -133,10 +136,7 @@ void run(const TrainOptions& o, const std::vector<std::string>& extras) {
 void add_train_command(CLI::App& app) {
   auto opts = std::make_shared<TrainOptions>();
   auto* cmd = app.add_subcommand(
-      "train",
-      "train a model with the rectified-flow objective (published train.py keys)\n"
-      "  elit train --config configs/fmnist_elit_s4.yaml [--key value ...]\n"
-      "Command-line values override the file; unknown keys are an error.");
+      "train", "train a model with the rectified-flow objective (published train.py keys)");
   cmd->allow_extras();
   cmd->add_option("--config", opts->config, "training configuration (YAML or JSON)")
       ->check(CLI::ExistingFile);

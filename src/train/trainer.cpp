@@ -39,8 +39,12 @@ json training_model_config(const TrainConfig& c, const data::DatasetInfo& d) {
   json named = {{"model", c.model}};
   // Which arguments this family has: keys of its resolved default configuration.
   const json family_keys = models::resolve_model_config(named);
+  // The dataset's shape under every family's spelling (SiT/MM-DiT, U-ViT, HDiT).
   json derived = {{"input_size", d.height},
+                  {"img_size", d.height},
                   {"in_channels", d.channels},
+                  {"in_chans", d.channels},
+                  {"input_channels", d.channels},
                   {"num_classes", c.num_classes.value_or(d.num_classes)},
                   {"encoder_depth", c.encoder_depth},
                   {"qk_norm", c.qk_norm},
@@ -89,6 +93,12 @@ Trainer::Trainer(TrainConfig config, std::shared_ptr<Communicator> communicator,
         "' requested but this libtorch has no usable CUDA device");
   torch::manual_seed(static_cast<uint64_t>(config_.seed + comm_->rank()));  // published set_seed
   auto model = models::create_model(model_config_);
+  const auto spec = model->spec();  // the shape the family really built
+  const auto& d = dataset_->info();
+  check(spec.in_channels == d.channels && spec.height == d.height && spec.width == d.width,
+        "model '", config_.model, "' takes [", spec.in_channels, ", ", spec.height, ", ",
+        spec.width, "] inputs but dataset '", d.name, "' gives [", d.channels, ", ", d.height, ", ",
+        d.width, "]; set the size in model_config");
   model->to(device);
   {
     // Every rank starts from rank 0's weights (DDP does the same).
@@ -111,7 +121,6 @@ Trainer::Trainer(TrainConfig config, std::shared_ptr<Communicator> communicator,
   if (device.is_cuda() && config_.allow_tf32) at::globalContext().setAllowTF32CuBLAS(true);
   step_ = std::make_unique<TrainStep>(model, o, comm_);
 
-  const auto spec = model->spec();
   const auto levels = model->training_mask_levels();
   if (spec.elit && !levels.empty()) {
     tokens_per_group_ = spec.tokens_per_group;

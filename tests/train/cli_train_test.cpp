@@ -123,6 +123,7 @@ TEST(BenchCli, TrainEmitsJsonLines) {
   ASSERT_EQ(r.rc, 0) << r.output;
   std::istringstream lines(r.output);
   int count = 0;
+  std::vector<double> flops;
   for (std::string line; std::getline(lines, line);) {
     if (line.empty() || line[0] != '{') continue;
     const auto j = nlohmann::json::parse(line);
@@ -132,9 +133,13 @@ TEST(BenchCli, TrainEmitsJsonLines) {
     }
     EXPECT_EQ(j["what"], "train");
     EXPECT_GT(j["images_per_s"].get<double>(), 0);
+    ASSERT_TRUE(j["flops"].is_number()) << line;
+    flops.push_back(j["flops"].get<double>());
     ++count;
   }
   EXPECT_EQ(count, 2);
+  ASSERT_EQ(flops.size(), 2u);
+  EXPECT_LT(flops[1], flops[0]);  // budget 0.25 does less work than the full budget
 }
 
 }  // namespace
