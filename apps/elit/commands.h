@@ -14,5 +14,7 @@ void add_flops_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_ref_stats_command(CLI::App& app);
 void add_train_classifier_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace elit::app

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   elit::app::add_eval_command(app);
   elit::app::add_ref_stats_command(app);
   elit::app::add_train_classifier_command(app);
+  elit::app::add_train_command(app);
+  elit::app::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,3 +1,7 @@
 list(APPEND ELIT_SOURCES
   src/data/fashion_mnist.cpp
+  src/data/dataset.cpp
+  src/data/image_folder.cpp
+  src/data/latent_shards.cpp
+  src/data/loader.cpp
 )

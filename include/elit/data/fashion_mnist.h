@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "elit/data/dataset.h"
+
 namespace elit::data {
 
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
@@ -17,7 +19,8 @@ struct LabeledImages {
 
 // split: "train" (60,000) or "test" (10,000). Throws elit::Error naming the file when it is
 // missing or corrupt, and says which package provides it.
-LabeledImages load_fashion_mnist(const std::string& split, const std::string& dir = kFashionMnistDir);
+LabeledImages load_fashion_mnist(const std::string& split,
+                                 const std::string& dir = kFashionMnistDir);
 
 // The class names in label order ("T-shirt/top", "Trouser", ...).
 const std::vector<std::string>& fashion_mnist_classes();
@@ -29,5 +32,21 @@ torch::Tensor to_model_space(const torch::Tensor& images, int64_t size);
 // Reads one IDX file (optionally .gz) as uint8 with its dimensions; used for Fashion-MNIST and
 // MNIST-format datasets.
 torch::Tensor read_idx(const std::string& path);
+
+// The training dataset view: options.split, padded to options.resolution (default 32) in
+// [-1, 1], labels 0..9; optional random horizontal flip (off by default).
+class FashionMnistDataset : public Dataset {
+ public:
+  explicit FashionMnistDataset(const DatasetOptions& options);
+  int64_t size() const override { return data_.labels.size(0); }
+  Example get(int64_t index, uint64_t seed) const override;
+  const DatasetInfo& info() const override { return info_; }
+
+ private:
+  LabeledImages data_;
+  const int64_t* labels_ = nullptr;
+  DatasetInfo info_;
+  bool flip_ = false;
+};
 
 }  // namespace elit::data

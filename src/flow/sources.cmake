@@ -1,0 +1,3 @@
+list(APPEND ELIT_SOURCES
+  src/flow/rectified_flow.cpp
+)

@@ -1,0 +1,13 @@
+list(APPEND ELIT_SOURCES
+  src/train/adamw.cpp
+  src/train/checkpoint.cpp
+  src/train/ema.cpp
+  src/train/grad_clip.cpp
+  src/train/lr_schedule.cpp
+  src/train/mixed_precision.cpp
+  src/train/preview.cpp
+  src/train/train_config.cpp
+  src/train/train_step.cpp
+  src/train/trainer.cpp
+  src/train/trainer_state.cpp
+)

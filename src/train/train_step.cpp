@@ -1,0 +1,106 @@
+#include "elit/train/train_step.h"
+
+#include <cmath>
+
+#include "elit/models/budget.h"
+#include "elit/runtime/error.h"
+#include "elit/train/grad_clip.h"
+
+namespace elit::train {
+namespace {
+
+NamedParameters trainable(const models::DiffusionModel& model) {
+  NamedParameters out;
+  for (const auto& p : model.named_parameters()) {
+    if (p.value().requires_grad()) out.emplace_back(p.key(), p.value());
+  }
+  return out;
+}
+
+}  // namespace
+
+double budget_for_mask_prob(double mask_prob, int64_t tokens_per_group) {
+  const int64_t keep = models::keep_from_mask_prob(mask_prob, tokens_per_group);
+  check(keep >= 1 && keep <= tokens_per_group, "mask probability ", mask_prob, " keeps ", keep,
+        " of ", tokens_per_group, " latents per group (the published code asserts at least one)");
+  return models::valid_budgets(tokens_per_group)[keep - 1];
+}
+
+TrainStep::TrainStep(models::ModelPtr model, TrainStepOptions options,
+                     std::shared_ptr<Communicator> communicator)
+    : model_(std::move(model)),
+      options_(options),
+      comm_(std::move(communicator)),
+      optimizer_(trainable(*model_), options.adamw),
+      ema_(*model_),
+      scaler_(options.precision == Precision::kFloat16) {
+  options_.lr.validate();
+}
+
+std::vector<torch::Tensor> TrainStep::parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& [name, p] : optimizer_.parameters()) out.push_back(p);
+  return out;
+}
+
+double TrainStep::accumulate(const std::vector<data::Batch>& micro_batches,
+                             std::optional<double> budget) {
+  const auto n = static_cast<double>(micro_batches.size());
+  double loss_sum = 0;
+  for (const auto& batch : micro_batches) {
+    const auto x0 = batch.x.to(options_.device, torch::kFloat32);
+    auto labels = batch.labels.to(options_.device);
+    if (options_.legacy_label_dropout > 0) {
+      // Published train.py --legacy: labels dropped here, before the model's own dropout.
+      const auto drop =
+          torch::rand({labels.size(0)}).to(options_.device) < options_.legacy_label_dropout;
+      labels = torch::where(drop, torch::full_like(labels, model_->spec().num_classes), labels);
+    }
+    const auto condition = model_->condition_for_labels(labels);
+    torch::Tensor loss;
+    {
+      AutocastGuard autocast(options_.precision, options_.device);
+      loss = options_.objective.loss(*model_, x0, condition, budget).mean();
+    }
+    // Accumulated gradients average the micro-batches (accelerate divides the loss likewise).
+    scaler_.scale_loss(loss / n).backward();
+    loss_sum += loss.item<double>();
+  }
+  return loss_sum / n;
+}
+
+StepResult TrainStep::run(const std::vector<data::Batch>& micro_batches,
+                          std::optional<double> budget, int64_t step) {
+  check(!micro_batches.empty(), "a training step needs at least one micro-batch");
+  model_->train();
+  optimizer_.zero_grad();
+  StepResult r;
+  r.lr = options_.lr.at(step);
+  std::vector<torch::Tensor> reduce = {
+      torch::tensor(accumulate(micro_batches, budget), torch::kFloat64)};
+  const auto params = parameters();
+  for (const auto& p : params) {
+    if (p.grad().defined()) reduce.push_back(p.grad());
+  }
+  comm_->all_reduce_mean(reduce);  // the loss (for the log and the skip decision) and gradients
+  r.loss = reduce[0].item<double>();
+  scaler_.unscale(params);
+  r.grad_norm = clip_grad_norm(params, options_.max_grad_norm);
+  if (!std::isfinite(r.loss)) {
+    r.skip_reason = "non-finite loss " + std::to_string(r.loss);
+  } else if (!std::isfinite(r.grad_norm)) {
+    r.overflow = scaler_.enabled();
+    r.skip_reason =
+        r.overflow ? "fp16 gradient overflow (loss scale " + std::to_string(scaler_.scale()) + ")"
+                   : "non-finite gradient norm " + std::to_string(r.grad_norm);
+  } else {
+    optimizer_.step(r.lr);
+    ema_.update(*model_, options_.ema_decay);
+    r.applied = true;
+  }
+  scaler_.update(/*found_non_finite=*/!r.applied);
+  optimizer_.zero_grad();
+  return r;
+}
+
+}  // namespace elit::train
