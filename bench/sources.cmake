@@ -1,5 +1,6 @@
 list(APPEND ELIT_BENCH_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/micro_main.cpp
   ${CMAKE_CURRENT_LIST_DIR}/attention_bench.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/batched_matmul_bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/latent_interface_bench.cpp
 )

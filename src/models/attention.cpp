@@ -2,6 +2,8 @@
 
 #include <torch/version.h>
 
+#include "elit/models/batched_matmul.h"
+
 #include <cmath>
 
 namespace elit::models {
@@ -24,12 +26,12 @@ torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::
   auto q3 = expand_to(q), v3 = expand_to(v);
   // The softmax scale is folded into the (small) key copy: [batch, d, Nk].
   auto kt3 = expand_to(k).transpose(1, 2).clone(at::MemoryFormat::Contiguous).mul_(scale);
-  auto scores = torch::bmm(q3, kt3);  // [batch, Nq, Nk]
-  const bool low_precision = scores.scalar_type() == torch::kBFloat16 ||
-                             scores.scalar_type() == torch::kFloat16;
+  auto scores = batched_matmul(q3, kt3);  // [batch, Nq, Nk]
+  const bool low_precision =
+      scores.scalar_type() == torch::kBFloat16 || scores.scalar_type() == torch::kFloat16;
   auto weights = low_precision ? scores.softmax(-1, torch::kFloat32).to(scores.scalar_type())
                                : scores.softmax(-1);
-  auto out = torch::bmm(weights, v3);  // [batch, Nq, d]
+  auto out = batched_matmul(weights, v3);  // [batch, Nq, d]
   auto sizes = lead;
   sizes.push_back(q.size(-2));
   sizes.push_back(v.size(-1));
@@ -101,8 +103,7 @@ torch::Tensor CrossAttentionImpl::project_queries(const torch::Tensor& q_in) {
   return split_heads(q_norm(q_proj(q_in)), num_heads);
 }
 
-torch::Tensor CrossAttentionImpl::attend(const torch::Tensor& queries,
-                                         const torch::Tensor& kv_in) {
+torch::Tensor CrossAttentionImpl::attend(const torch::Tensor& queries, const torch::Tensor& kv_in) {
   auto kv = kv_proj(kv_in).chunk(2, -1);
   auto k = split_heads(k_norm(kv[0]), num_heads);
   auto v = split_heads(kv[1], num_heads);
