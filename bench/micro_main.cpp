@@ -5,7 +5,7 @@
 #include "elit/runtime/cpu.h"
 
 int main(int argc, char** argv) {
-  elit::ensure_fast_blas(argc, argv);
+  elit::ensure_fast_cpu_runtime(argc, argv);
   elit::set_threads(0);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

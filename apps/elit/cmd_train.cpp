@@ -120,6 +120,7 @@ void run(const TrainOptions& o, const std::vector<std::string>& extras) {
   train::Trainer trainer(parsed, train::local_communicator(),
                          [](const std::string& m) { note(m); });
   Progress bar("train", parsed.max_train_steps, "step");
+  bar.set_time_limit(parsed.max_minutes * 60.0);
   double rate = 0;
   train::TrainEvents events;
   events.should_stop = [] { return g_stop.load(); };

@@ -7,7 +7,7 @@
 #include "elit/runtime/error.h"
 
 int main(int argc, char** argv) {
-  elit::ensure_fast_blas(argc, argv);
+  elit::ensure_fast_cpu_runtime(argc, argv);
   CLI::App app{
       "elit: Elastic Latent Interface Transformers (ELIT) in C++ on libtorch.\n"
       "One model, many budgets: train SiT / ELIT-SiT models, sample them at any compute budget,\n"

@@ -48,11 +48,12 @@ Progress::~Progress() {
   if (!finished_ && done_ > 0) finish();
 }
 
-void Progress::update(int64_t done, const std::vector<std::pair<std::string, std::string>>& fields) {
+void Progress::update(int64_t done,
+                      const std::vector<std::pair<std::string, std::string>>& fields) {
   if (start_done_ < 0) {
-    // Rates count from the first report, so a resumed run shows its own speed.
+    // Rates count from the bar's creation and the first report's predecessor, so a resumed run
+    // shows its own speed.
     start_done_ = done > 0 ? done - 1 : 0;
-    start_ = std::chrono::steady_clock::now();
   }
   done_ = done;
   fields_ = fields;
@@ -64,6 +65,10 @@ void Progress::update(int64_t done, const std::vector<std::pair<std::string, std
   }
 }
 
+void Progress::set_time_limit(double seconds) {
+  time_limit_ = seconds;
+}
+
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
@@ -72,24 +77,29 @@ void Progress::finish() {
 
 void Progress::draw(bool final_line) {
   if (quiet()) return;
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(done_ - std::max<int64_t>(start_done_, 0)) / elapsed : 0;
-  const double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : NAN;
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate =
+      elapsed > 0 ? static_cast<double>(done_ - std::max<int64_t>(start_done_, 0)) / elapsed : 0;
+  double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : NAN;
+  const bool limited = time_limit_ > 0 && !(eta < time_limit_ - elapsed);
+  if (limited) eta = std::max(0.0, time_limit_ - elapsed);
   std::ostringstream line;
   line << label_ << " ";
   if (total_ > 0) {
     const int width = 24;
     const int filled = static_cast<int>(static_cast<double>(width) * static_cast<double>(done_) /
                                         static_cast<double>(total_));
-    line << "[" << std::string(std::min(filled, width), '=')
-         << (filled < width ? ">" : "") << std::string(std::max(0, width - filled - 1), ' ')
-         << "] " << done_ << "/" << total_ << " "
+    line << "[" << std::string(std::min(filled, width), '=') << (filled < width ? ">" : "")
+         << std::string(std::max(0, width - filled - 1), ' ') << "] " << done_ << "/" << total_
+         << " "
          << static_cast<int>(100.0 * static_cast<double>(done_) / static_cast<double>(total_))
          << "%";
   }
   for (const auto& [k, v] : fields_) line << "  " << k << " " << v;
   line << "  " << format_number(rate) << " " << unit_ << "/s";
-  line << (final_line ? "  took " + format_duration(elapsed) : "  ETA " + format_duration(eta));
+  line << (final_line ? "  took " + format_duration(elapsed)
+                      : "  ETA " + format_duration(eta) + (limited ? " (time limit)" : ""));
   if (tty_) {
     std::cerr << "\r\033[K" << line.str() << (final_line ? "\n" : "") << std::flush;
   } else {

@@ -17,6 +17,9 @@ class Progress {
   // Reports that `done` of `total` are finished, with extra "key value" fields.
   void update(int64_t done, const std::vector<std::pair<std::string, std::string>>& fields = {});
   void finish();  // final line with the total time
+  // The work stops after this many seconds from the bar's creation even if unfinished (the ETA
+  // shows whichever comes first); 0: no limit.
+  void set_time_limit(double seconds);
 
  private:
   void draw(bool final_line);
@@ -24,6 +27,7 @@ class Progress {
   int64_t total_, done_ = 0, start_done_ = -1;
   std::vector<std::pair<std::string, std::string>> fields_;
   std::chrono::steady_clock::time_point start_, last_draw_;
+  double time_limit_ = 0;
   bool tty_, finished_ = false;
 };
 

@@ -32,24 +32,40 @@ std::string blas_core_name() {
   return name ? name : "";
 }
 
-void ensure_fast_blas(int argc, char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("ELIT_NO_BLAS_FIX")) return;
+namespace {
+
+// The OPENBLAS_CORETYPE that fixes a misdetected CPU, or nullptr when OpenBLAS chose well.
+const char* blas_core_fix() {
   const std::string core = blas_core_name();
   // Cores older than Haswell have no FMA; a CPU that has it was misdetected.
   const bool old_core = core == "Prescott" || core == "Core2" || core == "Penryn" ||
                         core == "Dunnington" || core == "Nehalem" || core == "Atom" ||
                         core == "Unknown";
-  if (core.empty() || !old_core) return;
-  const char* target = nullptr;
+  if (core.empty() || !old_core) return nullptr;
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) {
-    target = "SKYLAKEX";
-  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    target = "HASWELL";
+  if (__builtin_cpu_supports("avx512f")) return "SKYLAKEX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "HASWELL";
+  return nullptr;
+}
+
+}  // namespace
+
+void ensure_fast_cpu_runtime(int argc, char** argv) {
+  if (std::getenv("ELIT_NO_REEXEC") || argc < 1) return;
+  bool changed = false;
+  if (!std::getenv("OPENBLAS_CORETYPE")) {
+    if (const char* target = blas_core_fix()) {
+      setenv("OPENBLAS_CORETYPE", target, /*overwrite=*/1);
+      changed = true;
+    }
   }
-  if (!target || argc < 1) return;
-  setenv("OPENBLAS_CORETYPE", target, /*overwrite=*/1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the slow kernels
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/1);
+    changed = true;
+  }
+  // Both variables are read when the libraries load, hence the re-execution (once: both are set
+  // now). execv returns only on failure: then carry on with the defaults.
+  if (changed) execv("/proc/self/exe", argv);
 }
 
 }  // namespace elit

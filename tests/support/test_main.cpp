@@ -5,7 +5,7 @@
 #include "support/worker.h"
 
 int main(int argc, char** argv) {
-  elit::ensure_fast_blas(argc, argv);
+  elit::ensure_fast_cpu_runtime(argc, argv);
   elit::set_threads(0);
   int worker_exit = 0;
   if (elit::testing::run_worker_if_requested(&worker_exit)) return worker_exit;

@@ -9,11 +9,15 @@ namespace elit {
 void set_threads(int n);
 int available_cores();
 
-// OpenBLAS picks its kernels from the CPU model; on some virtual machines it misdetects an
-// AVX-512 CPU as an ancient core ("Prescott") and float32 matmuls run ~50x slower. OpenBLAS reads
-// OPENBLAS_CORETYPE only at load time, so when the kernels are wrong and the variable is unset,
-// this re-executes the program with the right core type (once). Call first thing in main().
-void ensure_fast_blas(int argc, char** argv);
+// Environment that libraries read only when they load, fixed by re-executing the program once
+// (call first thing in main(); ELIT_NO_REEXEC=1 disables it):
+// - OpenBLAS picks its kernels from the CPU model; on some virtual machines it misdetects an
+//   AVX-512 CPU as an ancient core ("Prescott") and float32 matmuls run ~50x slower. When the
+//   kernels are wrong and OPENBLAS_CORETYPE is unset, it is set to the right core type.
+// - libgomp's idle worker threads spin instead of sleeping; when anything else competes for the
+//   cores, two threads then run 10-40x slower than one (measured). OMP_WAIT_POLICY defaults to
+//   PASSIVE unless the user set it.
+void ensure_fast_cpu_runtime(int argc, char** argv);
 
 // The BLAS core OpenBLAS runs with ("SkylakeX", ...), or "" when the BLAS is not OpenBLAS.
 std::string blas_core_name();
