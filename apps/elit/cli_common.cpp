@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <cstdlib>
 #include <iostream>
 
 #include "config_file.h"
@@ -18,7 +19,13 @@ void add_global_options(CLI::App& app) {
   app.add_flag("--quiet,-q", g_quiet, "no progress output on stderr");
 }
 
-void start_command() { set_threads(g_threads); }
+void start_command() {
+  set_threads(g_threads);
+  // Ranks other than 0 of a distributed run stay silent: rank 0 speaks for the group.
+  if (const char* rank = std::getenv("RANK"); rank && *rank && std::string(rank) != "0") {
+    g_quiet = true;
+  }
+}
 
 void ModelOptions::add_to(CLI::App& cmd, bool weights_required) {
   auto* w = cmd.add_option("--weights,--ckpt", weights,
