@@ -85,6 +85,7 @@ std::vector<double> budgets_for(const models::DiffusionModel& model, const Bench
   if (!o.budgets.empty()) return o.budgets;
   const auto spec = model.spec();
   std::vector<double> out = {1.0};
+  if (!spec.elit) return out;  // a baseline may list levels it has no latents to drop for
   for (const double level : model.training_mask_levels()) {
     out.push_back(train::budget_for_mask_prob(level, spec.tokens_per_group));
   }
