@@ -43,7 +43,8 @@ void ModelOptions::add_to(CLI::App& cmd, bool weights_required) {
 
 std::optional<nlohmann::json> ModelOptions::config_overrides() const {
   if (model.empty() && model_config.empty()) return std::nullopt;
-  nlohmann::json j = model_config.empty() ? nlohmann::json::object() : read_config_file(model_config);
+  nlohmann::json j =
+      model_config.empty() ? nlohmann::json::object() : read_config_file(model_config);
   check(j.is_object(), "model config '", model_config, "' must be a mapping of keys to values");
   if (!model.empty()) j["model"] = model;
   return j;
@@ -66,11 +67,16 @@ torch::Dtype parse_dtype(const std::string& name) {
 
 std::string dtype_name(torch::Dtype dtype) {
   switch (dtype) {
-    case torch::kFloat32: return "float32";
-    case torch::kFloat64: return "float64";
-    case torch::kBFloat16: return "bfloat16";
-    case torch::kFloat16: return "float16";
-    default: return c10::toString(dtype);
+    case torch::kFloat32:
+      return "float32";
+    case torch::kFloat64:
+      return "float64";
+    case torch::kBFloat16:
+      return "bfloat16";
+    case torch::kFloat16:
+      return "float16";
+    default:
+      return c10::toString(dtype);
   }
 }
 
@@ -89,6 +95,8 @@ void note(const std::string& message) {
   if (!g_quiet) std::cerr << message << std::endl;
 }
 
-bool quiet() { return g_quiet; }
+bool quiet() {
+  return g_quiet;
+}
 
 }  // namespace elit::app

@@ -55,7 +55,8 @@ void run(const SampleOptions& o) {
   }
   // A rank (torchrun, srun, --nproc) samples its share of whole batches; rank 0 gathers them.
   const auto env = dist::Environment::from_env();
-  const auto group = env.distributed() ? dist::ProcessGroup::create(env, o.dist.timeout()) : nullptr;
+  const auto group =
+      env.distributed() ? dist::ProcessGroup::create(env, o.dist.timeout()) : nullptr;
   const auto m = load_model(o.flags);
   const auto labels = class_labels(o.flags, m.spec);
   const int64_t n = labels.size(0);
@@ -86,7 +87,8 @@ void run(const SampleOptions& o) {
   const int64_t columns = distinct > 1 && distinct <= 16
                               ? distinct
                               : static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
-  const auto grid = write_samples(o.flags.out, samples, m, columns, /*individual_pngs=*/true, labels);
+  const auto grid =
+      write_samples(o.flags.out, samples, m, columns, /*individual_pngs=*/true, labels);
   auto info = settings_json(o, m, g);
   info["images"] = n;
   info["labels"] = label_list;

@@ -81,6 +81,8 @@ void launch_ranks(const DistributedFlags& flags, const std::vector<std::string>&
   if (code != 0) throw CLI::RuntimeError(code);
 }
 
-int environment_rank() { return dist::Environment::from_env().rank; }
+int environment_rank() {
+  return dist::Environment::from_env().rank;
+}
 
 }  // namespace elit::app

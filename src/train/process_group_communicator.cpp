@@ -11,9 +11,13 @@ ProcessGroupCommunicator::ProcessGroupCommunicator(dist::ProcessGroupPtr group)
   check(group_ != nullptr, "ProcessGroupCommunicator needs a process group");
 }
 
-int ProcessGroupCommunicator::rank() const { return group_->rank(); }
+int ProcessGroupCommunicator::rank() const {
+  return group_->rank();
+}
 
-int ProcessGroupCommunicator::world_size() const { return group_->size(); }
+int ProcessGroupCommunicator::world_size() const {
+  return group_->size();
+}
 
 void ProcessGroupCommunicator::broadcast(std::vector<torch::Tensor>& tensors, int root) {
   group_->broadcast(tensors, root);
@@ -41,7 +45,9 @@ std::vector<std::string> ProcessGroupCommunicator::all_gather(const std::string&
   return out;
 }
 
-void ProcessGroupCommunicator::barrier() { group_->barrier(); }
+void ProcessGroupCommunicator::barrier() {
+  group_->barrier();
+}
 
 std::shared_ptr<Communicator> communicator_from_env(std::chrono::milliseconds timeout) {
   const auto env = dist::Environment::from_env();

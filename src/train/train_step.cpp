@@ -69,8 +69,8 @@ double TrainStep::accumulate(const std::vector<data::Batch>& micro_batches,
     const auto condition = model_->condition_for_labels(labels);
     // Published order: times, then noise.
     const auto& objective = options_.objective;
-    const auto t = rank_rows(
-        flow::sample_time(objective.time_sampling, objective.path, global, x0.options()));
+    const auto t =
+        rank_rows(flow::sample_time(objective.time_sampling, objective.path, global, x0.options()));
     auto noise_shape = x0.sizes().vec();
     noise_shape[0] = global;
     const auto noise = rank_rows(torch::randn(noise_shape, x0.options()));

@@ -179,8 +179,10 @@ std::string Trainer::agreed_stop_reason(const TrainEvents& events) {
   if (comm_->world_size() == 1) return reason;
   // Ranks see Ctrl-C and the clock at slightly different moments; all stop after the same update
   // (or the next collective would pair a checkpoint with a gradient all-reduce). Rank 0 decides.
-  std::vector<torch::Tensor> flag = {
-      torch::tensor(reason.empty() ? 0 : reason == "interrupted" ? 1 : 2, torch::kInt64)};
+  std::vector<torch::Tensor> flag = {torch::tensor(reason.empty()            ? 0
+                                                   : reason == "interrupted" ? 1
+                                                                             : 2,
+                                                   torch::kInt64)};
   comm_->broadcast(flag, 0);
   const auto code = flag[0].item<int64_t>();
   return code == 0 ? "" : code == 1 ? "interrupted" : "max_minutes";

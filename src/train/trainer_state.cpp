@@ -132,7 +132,8 @@ void Trainer::restore_rng(const json& saved, const std::string& state_path) {
   check(saved.is_array() && !saved.empty(), "'", state_path, "' has no torch_rng states");
   // Every rank draws the same numbers (see the constructor), so the states of a run on any number
   // of processes are equal and a resume on another number of processes continues exactly.
-  const bool same = std::all_of(saved.begin(), saved.end(), [&](const json& r) { return r == saved[0]; });
+  const bool same =
+      std::all_of(saved.begin(), saved.end(), [&](const json& r) { return r == saved[0]; });
   const int saved_world = static_cast<int>(saved.size());
   const int index = saved_world == comm_->world_size() ? comm_->rank() : 0;
   if (!same && saved_world != comm_->world_size()) {

@@ -39,8 +39,11 @@ const char* kTrainConfig =
     "threads: 1\n";
 
 std::map<std::string, std::string> rank_env(int rank, int port, const std::string& addr) {
-  return {{"RANK", std::to_string(rank)}, {"WORLD_SIZE", "2"},        {"MASTER_ADDR", addr},
-          {"MASTER_PORT", std::to_string(port)}, {"OMP_NUM_THREADS", "1"}};
+  return {{"RANK", std::to_string(rank)},
+          {"WORLD_SIZE", "2"},
+          {"MASTER_ADDR", addr},
+          {"MASTER_PORT", std::to_string(port)},
+          {"OMP_NUM_THREADS", "1"}};
 }
 
 int spawn_cli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
@@ -65,8 +68,9 @@ TEST(DistributedCli, KilledRankStopsTheOtherWithinTheTimeout) {
   const fs::path dir = temp_dir("dist_cli_kill");
   std::ofstream(dir / "run.yaml") << kTrainConfig;
   const int port = dist::free_port();
-  std::vector<std::string> args = {"train", "--config", (dir / "run.yaml").string(),
-                                   "--output_dir", dir.string(), "--dist-timeout", "5"};
+  std::vector<std::string> args = {
+      "train",          "--config", (dir / "run.yaml").string(), "--output_dir", dir.string(),
+      "--dist-timeout", "5"};
   const auto log0 = (dir / "rank0.log").string();
   const int p0 = spawn_cli(args, rank_env(0, port, "127.0.0.1"), log0);
   const int p1 = spawn_cli(args, rank_env(1, port, "127.0.0.1"), (dir / "rank1.log").string());
@@ -91,8 +95,9 @@ TEST(DistributedCli, KilledRankStopsTheOtherWithinTheTimeout) {
 TEST(DistributedCli, BadRendezvousIsAClearError) {
   const fs::path dir = temp_dir("dist_cli_rendezvous");
   std::ofstream(dir / "run.yaml") << kTrainConfig;
-  const std::vector<std::string> args = {"train", "--config", (dir / "run.yaml").string(),
-                                         "--output_dir", dir.string(), "--dist-timeout", "2"};
+  const std::vector<std::string> args = {
+      "train",          "--config", (dir / "run.yaml").string(), "--output_dir", dir.string(),
+      "--dist-timeout", "2"};
   // Rank 1 with nobody hosting the store at this port.
   const auto log = (dir / "rank1.log").string();
   const auto start = std::chrono::steady_clock::now();
@@ -137,9 +142,10 @@ TEST(DistributedCli, SamplingOnTwoRanksEqualsOneProcess) {
   const auto ckpt = tiny_checkpoint(dir);
   // 11 images in batches of 3: 4 batches, rank 0 takes 2 (6 images), rank 1 the other 5.
   const std::vector<std::string> args = {
-      "--threads", "1",   "sample", "--ckpt",  ckpt,         "--num",        "11",
-      "--steps",   "3",   "--batch-size", "3", "--cfg-scale", "2",           "--sampler", "sde",
-      "--budget",  "0.5", "--seed", "9"};
+      "--threads", "1",           "sample",  "--ckpt",    ckpt,
+      "--num",     "11",          "--steps", "3",         "--batch-size",
+      "3",         "--cfg-scale", "2",       "--sampler", "sde",
+      "--budget",  "0.5",         "--seed",  "9"};
   auto one = args, two = args;
   one.insert(one.end(), {"--out", (dir / "one").string()});
   two.insert(two.end(), {"--out", (dir / "two").string(), "--nproc", "2", "--dist-timeout", "30"});
@@ -166,10 +172,10 @@ TEST(DistributedCli, BenchTrainReportsScalingEfficiency) {
   const auto log = (dir / "bench.log").string();
   std::ofstream(dir / "model.json") << R"({"model": "SiT-S/4", "hidden_size": 32, "depth": 2,
       "num_heads": 2, "input_size": 8, "in_channels": 1, "num_classes": 3})";
-  const int pid = spawn_cli({"bench", "train", "--model-config", (dir / "model.json").string(),
-                             "--batch", "4", "--steps", "2", "--warmup", "1", "--nproc", "2",
-                             "--out", (dir / "bench.jsonl").string()},
-                            {}, log);
+  const int pid = spawn_cli(
+      {"bench", "train", "--model-config", (dir / "model.json").string(), "--batch", "4", "--steps",
+       "2", "--warmup", "1", "--nproc", "2", "--out", (dir / "bench.jsonl").string()},
+      {}, log);
   ASSERT_EQ(wait_for(pid, 120), 0) << read_file(log);
   std::ifstream in(dir / "bench.jsonl");
   std::string line;

@@ -86,9 +86,9 @@ void run_two_ranks(const json& config, const std::string& dir, bool record) {
   std::vector<int> pids;
   for (int r = 0; r < 2; ++r) {
     std::map<std::string, std::string> env = {
-        {"RANK", std::to_string(r)},   {"WORLD_SIZE", "2"},
-        {"MASTER_ADDR", "127.0.0.1"},  {"MASTER_PORT", std::to_string(port)},
-        {"OMP_NUM_THREADS", "1"},      {"ELIT_TEST_CONFIG", path}};
+        {"RANK", std::to_string(r)},  {"WORLD_SIZE", "2"},
+        {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)},
+        {"OMP_NUM_THREADS", "1"},     {"ELIT_TEST_CONFIG", path}};
     if (record) env["ELIT_TEST_RECORD"] = dir;
     pids.push_back(elit::testing::spawn_worker("dist_train", env));
   }
@@ -122,8 +122,10 @@ TEST(DistributedTraining, TwoRanksGiveTheWeightsOfOneProcess) {
   Trainer(train_config_from_json(small_run(out, "one", 4))).run();
 
   // The update of W ranks is the update of one process with the same global batch.
-  expect_close_checkpoints(out + "/one/checkpoints/0000004", out + "/rank0/two/checkpoints/0000004");
-  const auto losses_one = logged(out + "/one", "loss"), losses_two = logged(out + "/rank0/two", "loss");
+  expect_close_checkpoints(out + "/one/checkpoints/0000004",
+                           out + "/rank0/two/checkpoints/0000004");
+  const auto losses_one = logged(out + "/one", "loss"),
+             losses_two = logged(out + "/rank0/two", "loss");
   ASSERT_EQ(losses_two.size(), 4u);
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_NEAR(losses_one[i].get<double>(), losses_two[i].get<double>(), 1e-5) << "update " << i;
@@ -145,7 +147,8 @@ TEST(DistributedTraining, TwoRanksGiveTheWeightsOfOneProcess) {
 TEST(DistributedTraining, TwoRankCheckpointResumesInOneProcess) {
   const auto out = elit::testing::temp_dir("dist_train_resume");
   run_two_ranks(small_run(out, "split", 4), out, /*record=*/false);
-  const auto saved = json::parse(read_file(out + "/split/checkpoints/0000004/" + kTrainerStateFile));
+  const auto saved =
+      json::parse(read_file(out + "/split/checkpoints/0000004/" + kTrainerStateFile));
   EXPECT_EQ(saved["world_size"], 2);
   EXPECT_EQ(saved["torch_rng"].size(), 2u);
 

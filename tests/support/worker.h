@@ -31,7 +31,7 @@ int wait_for(int pid, double timeout_s);
 
 }  // namespace elit::testing
 
-#define ELIT_TEST_WORKER(name)                                                           \
-  static int name##_worker();                                                            \
-  static ::elit::testing::RegisterWorker name##_registration(#name, name##_worker);     \
+#define ELIT_TEST_WORKER(name)                                                      \
+  static int name##_worker();                                                       \
+  static ::elit::testing::RegisterWorker name##_registration(#name, name##_worker); \
   static int name##_worker()
