@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <cstdlib>
 #include <iostream>
 
 #include "config_file.h"
@@ -18,7 +19,13 @@ void add_global_options(CLI::App& app) {
   app.add_flag("--quiet,-q", g_quiet, "no progress output on stderr");
 }
 
-void start_command() { set_threads(g_threads); }
+void start_command() {
+  set_threads(g_threads);
+  // Ranks other than 0 of a distributed run stay silent: rank 0 speaks for the group.
+  if (const char* rank = std::getenv("RANK"); rank && *rank && std::string(rank) != "0") {
+    g_quiet = true;
+  }
+}
 
 void ModelOptions::add_to(CLI::App& cmd, bool weights_required) {
   auto* w = cmd.add_option("--weights,--ckpt", weights,
@@ -36,7 +43,8 @@ void ModelOptions::add_to(CLI::App& cmd, bool weights_required) {
 
 std::optional<nlohmann::json> ModelOptions::config_overrides() const {
   if (model.empty() && model_config.empty()) return std::nullopt;
-  nlohmann::json j = model_config.empty() ? nlohmann::json::object() : read_config_file(model_config);
+  nlohmann::json j =
+      model_config.empty() ? nlohmann::json::object() : read_config_file(model_config);
   check(j.is_object(), "model config '", model_config, "' must be a mapping of keys to values");
   if (!model.empty()) j["model"] = model;
   return j;
@@ -59,11 +67,16 @@ torch::Dtype parse_dtype(const std::string& name) {
 
 std::string dtype_name(torch::Dtype dtype) {
   switch (dtype) {
-    case torch::kFloat32: return "float32";
-    case torch::kFloat64: return "float64";
-    case torch::kBFloat16: return "bfloat16";
-    case torch::kFloat16: return "float16";
-    default: return c10::toString(dtype);
+    case torch::kFloat32:
+      return "float32";
+    case torch::kFloat64:
+      return "float64";
+    case torch::kBFloat16:
+      return "bfloat16";
+    case torch::kFloat16:
+      return "float16";
+    default:
+      return c10::toString(dtype);
   }
 }
 
@@ -82,6 +95,8 @@ void note(const std::string& message) {
   if (!g_quiet) std::cerr << message << std::endl;
 }
 
-bool quiet() { return g_quiet; }
+bool quiet() {
+  return g_quiet;
+}
 
 }  // namespace elit::app

@@ -10,16 +10,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "cli_common.h"
 #include "commands.h"
 #include "config_file.h"
+#include "distributed.h"
 #include "elit/metrics/flops.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 #include "elit/sampling/guidance.h"
+#include "elit/train/process_group_communicator.h"
 #include "elit/train/trainer.h"
 
 namespace elit::app {
@@ -39,6 +42,8 @@ struct BenchOptions {
   double cfg_scale = 4.0;               // sample: guidance scale
   std::optional<double> uncond_budget;  // sample: cheap CFG's budget (default 1/T)
   bool matmul_peak = true;              // forward: measure the matmul peak too
+  DistributedFlags dist;                // train: --nproc N scaling
+  std::string rank_results;             // internal: where rank 0 of --nproc writes its lines
 };
 
 // --encoder_depth 2, --group-size=4, ...: model-configuration keys (published constructor names,
@@ -195,18 +200,24 @@ json train_flops(const json& config, int64_t batch, std::optional<double> budget
   return 3 * metrics::analytic_forward_flops(config, f).total();
 }
 
-void bench_train(const BenchOptions& o) {
-  start_command();
+// One JSON line per model and budget. On W ranks (comm) every rank runs its batch / W rows and
+// the update includes the gradient all-reduce; the line reports the global batch.
+std::vector<json> measure_train(const BenchOptions& o, train::Communicator& comm) {
+  std::vector<json> lines;
+  auto shared = std::shared_ptr<train::Communicator>(&comm, [](train::Communicator*) {});
   for (const auto& m : bench_models(o)) {
+    check(m.batch % comm.world_size() == 0, "elit bench train: batch ", m.batch,
+          " is not divisible by --nproc ", comm.world_size());
     torch::manual_seed(0);
     auto model = models::create_model(m.config);
     const auto spec = model->spec();
     train::TrainStepOptions so;
     so.precision = train::parse_mixed_precision(m.precision);
-    train::TrainStep step(model, so);
+    train::TrainStep step(model, so, shared);
+    const int64_t rows = m.batch / comm.world_size();
     data::Batch batch;
-    batch.x = torch::randn({m.batch, spec.in_channels, spec.height, spec.width});
-    batch.labels = torch::randint(std::max<int64_t>(spec.num_classes, 1), {m.batch}, torch::kInt64);
+    batch.x = torch::randn({rows, spec.in_channels, spec.height, spec.width});
+    batch.labels = torch::randint(std::max<int64_t>(spec.num_classes, 1), {rows}, torch::kInt64);
     int64_t params = 0;
     for (const auto& p : model->parameters()) params += p.numel();
     for (const double budget : budgets_for(*model, o)) {
@@ -223,6 +234,7 @@ void bench_train(const BenchOptions& o) {
           {"budget", budget},
           {"dtype",
            train::to_string(so.precision) == "no" ? "float32" : train::to_string(so.precision)},
+          {"processes", comm.world_size()},
           {"threads", torch::get_num_threads()},
           {"steps", o.steps},
           {"median_s", median},
@@ -232,7 +244,50 @@ void bench_train(const BenchOptions& o) {
           {"flops", train_flops(m.config, m.batch, b)}};
       line["gflops_per_s"] = rate(line["flops"], median);
       line["rss_mb"] = rss_mb();
+      lines.push_back(line);
+    }
+  }
+  return lines;
+}
+
+// --nproc N: the same updates on 1 process (all cores) and on N local ranks (cores / N threads
+// each, global batch split), then one line per model and budget with both and the efficiency.
+void bench_train_scaling(const BenchOptions& o) {
+  train::LocalCommunicator local;
+  const auto single = measure_train(o, local);
+  const auto results = (std::filesystem::temp_directory_path() /
+                        ("elit-bench-" + std::to_string(::getpid()) + ".jsonl"))
+                           .string();
+  launch_ranks(o.dist, {"--rank-results", results});
+  std::ifstream in(results);
+  std::vector<json> ranked;
+  for (std::string line; std::getline(in, line);) ranked.push_back(json::parse(line));
+  std::filesystem::remove(results);
+  check(ranked.size() == single.size(), "elit bench train: rank 0 reported ", ranked.size(),
+        " measurements, expected ", single.size());
+  for (size_t i = 0; i < single.size(); ++i) {
+    auto line = ranked[i];
+    const double base = single[i]["images_per_s"].get<double>();
+    line["baseline_threads"] = single[i]["threads"];
+    line["baseline_median_s"] = single[i]["median_s"];
+    line["baseline_images_per_s"] = base;
+    line["speedup"] = line["images_per_s"].get<double>() / base;
+    line["scaling_efficiency"] = line["speedup"].get<double>() / o.dist.nproc;
+    emit(line, o);
+  }
+}
+
+void bench_train(const BenchOptions& o) {
+  start_command();
+  if (o.dist.launching()) return bench_train_scaling(o);
+  const auto comm = train::communicator_from_env(o.dist.timeout());
+  const auto lines = measure_train(o, *comm);
+  if (!comm->is_main()) return;
+  for (const auto& line : lines) {
+    if (o.rank_results.empty()) {
       emit(line, o);
+    } else {
+      std::ofstream(o.rank_results, std::ios::app) << line.dump() << "\n";
     }
   }
 }

@@ -6,6 +6,8 @@
 #include <set>
 
 #include "commands.h"
+#include "distributed.h"
+#include "elit/dist/process_group.h"
 #include "elit/runtime/error.h"
 #include "progress.h"
 #include "sampling_flags.h"
@@ -18,6 +20,7 @@ struct SampleOptions {
   std::string budget = "1";
   std::optional<double> uncond_budget;
   bool autoguidance = false;
+  DistributedFlags dist;
 };
 
 nlohmann::json settings_json(const SampleOptions& o, const LoadedModel& m,
@@ -46,20 +49,35 @@ void run(const SampleOptions& o) {
   // Check what needs no model first, so a typo fails before the model loads.
   g.options.guidance.validate();
   sampling::time_grid(g.sampler, g.steps);
+  if (o.dist.launching()) {
+    launch_ranks(o.dist);
+    return;
+  }
+  // A rank (torchrun, srun, --nproc) samples its share of whole batches; rank 0 gathers them.
+  const auto env = dist::Environment::from_env();
+  const auto group =
+      env.distributed() ? dist::ProcessGroup::create(env, o.dist.timeout()) : nullptr;
   const auto m = load_model(o.flags);
   const auto labels = class_labels(o.flags, m.spec);
   const int64_t n = labels.size(0);
-  const int64_t batches = (n + g.batch_size - 1) / g.batch_size;
+  const auto share = sampling::rank_share(n, g.batch_size, env.rank, env.world_size);
+  g.first_index = share.begin;  // the seeds of these images
+  const auto mine = labels.narrow(0, share.begin, share.end - share.begin);
+  const int64_t batches = (mine.size(0) + g.batch_size - 1) / g.batch_size;
   Progress bar("sample", batches * g.steps, "step");
   const auto start = std::chrono::steady_clock::now();
-  const auto samples = sampling::generate(
-      *m.model, m.model->condition_for_labels(labels), g,
+  auto samples = sampling::generate(
+      *m.model, m.model->condition_for_labels(mine), g,
       [&](int64_t done, int64_t rows, const sampling::StepInfo& s) {
         bar.update((done / g.batch_size) * g.steps + s.step + 1,
-                   {{"img", std::to_string(done + rows) + "/" + std::to_string(n)},
+                   {{"img", std::to_string(done + rows) + "/" + std::to_string(mine.size(0))},
                     {"budget", format_value(s.budget)}});
       });
   bar.finish();
+  if (group) {
+    samples = group->all_gather_cat(samples);  // rank order = image order
+    if (!env.is_main()) return;
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // One column per listed class when that makes a readable grid.
@@ -69,12 +87,14 @@ void run(const SampleOptions& o) {
   const int64_t columns = distinct > 1 && distinct <= 16
                               ? distinct
                               : static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
-  const auto grid = write_samples(o.flags.out, samples, m, columns, /*individual_pngs=*/true, labels);
+  const auto grid =
+      write_samples(o.flags.out, samples, m, columns, /*individual_pngs=*/true, labels);
   auto info = settings_json(o, m, g);
   info["images"] = n;
   info["labels"] = label_list;
   info["seconds"] = seconds;
   info["seconds_per_image"] = seconds / static_cast<double>(std::max<int64_t>(n, 1));
+  info["processes"] = env.world_size;
   write_text(o.flags.out + "/sample.json", info.dump(2) + "\n");
   if (!grid.empty()) {
     note("wrote " + std::to_string(n) + " images to " + o.flags.out + "/images, grid " + grid +
@@ -99,6 +119,7 @@ void add_sample_command(CLI::App& app) {
                   "cheap CFG: budget of the unconditional branch (e.g. 0.0625)");
   cmd->add_flag("--autoguidance", o->autoguidance,
                 "the guiding branch keeps the class and runs at --uncond-budget");
+  o->dist.add_to(*cmd, /*default_timeout_s=*/300);
   cmd->callback([o] { run(*o); });
 }
 

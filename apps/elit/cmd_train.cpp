@@ -8,8 +8,10 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "config_file.h"
+#include "distributed.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
+#include "elit/train/process_group_communicator.h"
 #include "elit/train/trainer.h"
 #include "progress.h"
 
@@ -20,6 +22,7 @@ using nlohmann::json;
 struct TrainOptions {
   std::string config;
   bool resume = false, print_config = false;
+  DistributedFlags dist;
 };
 
 std::atomic<bool> g_stop{false};
@@ -85,6 +88,9 @@ std::string keys_help() {
     out << "  " << k.name << (k.published ? "" : "*") << " = " << k.default_value.dump() << "\n"
         << "      " << k.help << "\n";
   }
+  out << "\nDistributed: --nproc N starts N local ranks (global batch_size split over them);\n"
+         "under torchrun or srun the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)\n"
+         "makes each process a rank. Rank 0 writes the run folder.\n";
   out << "\nRun folder <output_dir>/<exp_name>/: args.json, log.txt, log.jsonl, samples/, and\n"
          "checkpoints/<step:07d>/{model,ema,optimizer}.safetensors + trainer_state.json.\n"
          "Ctrl-C stops after the current update and writes a checkpoint; --resume continues.";
@@ -117,8 +123,13 @@ void run(const TrainOptions& o, const std::vector<std::string>& extras) {
               << std::endl;
     return;
   }
-  train::Trainer trainer(parsed, train::local_communicator(),
-                         [](const std::string& m) { note(m); });
+  if (o.dist.launching()) {
+    launch_ranks(o.dist);
+    return;
+  }
+  // WORLD_SIZE > 1 (torchrun, srun, --nproc): join the group; else train alone.
+  const auto communicator = train::communicator_from_env(o.dist.timeout());
+  train::Trainer trainer(parsed, communicator, [](const std::string& m) { note(m); });
   Progress bar("train", parsed.max_train_steps, "step");
   bar.set_time_limit(parsed.max_minutes * 60.0);
   double rate = 0;
@@ -145,6 +156,7 @@ void add_train_command(CLI::App& app) {
                 "continue from the run's latest checkpoint (resume_step -1)");
   cmd->add_flag("--print-config", opts->print_config,
                 "print the resolved training and model configuration and exit");
+  opts->dist.add_to(*cmd, /*default_timeout_s=*/300);
   cmd->footer(keys_help());
   cmd->callback([opts, cmd] { run(*opts, cmd->remaining()); });
 }

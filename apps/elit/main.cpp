@@ -3,11 +3,13 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "distributed.h"
 #include "elit/runtime/cpu.h"
 #include "elit/runtime/error.h"
 
 int main(int argc, char** argv) {
   elit::ensure_fast_cpu_runtime(argc, argv);
+  elit::app::remember_command_line(argc, argv);
   CLI::App app{
       "elit: Elastic Latent Interface Transformers (ELIT) in C++ on libtorch.\n"
       "One model, many budgets: train SiT / ELIT-SiT models, sample them at any compute budget,\n"

@@ -36,4 +36,16 @@ torch::Tensor generate(models::DiffusionModel& model, const models::Condition& c
   return torch::cat(out, 0);
 }
 
+Share rank_share(int64_t n, int64_t batch_size, int rank, int world) {
+  check(batch_size >= 1, "invalid batch size ", batch_size, ": must be at least 1");
+  check(world >= 1 && rank >= 0 && rank < world, "invalid rank ", rank, " of ", world);
+  const int64_t batches = (n + batch_size - 1) / batch_size;
+  // Batches [b0, b1) of rank r: an even split, the first (batches mod world) ranks one more.
+  const auto first_batch = [&](int64_t r) {
+    return r * (batches / world) + std::min<int64_t>(r, batches % world);
+  };
+  return {std::min(n, first_batch(rank) * batch_size),
+          std::min(n, first_batch(rank + 1) * batch_size)};
+}
+
 }  // namespace elit::sampling

@@ -6,6 +6,7 @@ list(APPEND ELIT_SOURCES
   src/train/lr_schedule.cpp
   src/train/mixed_precision.cpp
   src/train/preview.cpp
+  src/train/process_group_communicator.cpp
   src/train/train_config.cpp
   src/train/train_step.cpp
   src/train/trainer.cpp

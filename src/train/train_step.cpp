@@ -43,24 +43,41 @@ std::vector<torch::Tensor> TrainStep::parameters() const {
   return out;
 }
 
+torch::Tensor TrainStep::rank_rows(const torch::Tensor& global) const {
+  const int world = comm_->world_size();
+  if (world == 1) return global;
+  return global.slice(/*dim=*/0, comm_->rank(), global.size(0), world).contiguous();
+}
+
 double TrainStep::accumulate(const std::vector<data::Batch>& micro_batches,
                              std::optional<double> budget) {
   const auto n = static_cast<double>(micro_batches.size());
   double loss_sum = 0;
   for (const auto& batch : micro_batches) {
     const auto x0 = batch.x.to(options_.device, torch::kFloat32);
+    // Randomness is drawn for the global batch (the same generator state on every rank) and each
+    // rank keeps its rows, so an example's time, noise and legacy label drop do not depend on the
+    // number of processes: W ranks compute the update of one process with the same global batch.
+    const int64_t global = x0.size(0) * comm_->world_size();
     auto labels = batch.labels.to(options_.device);
     if (options_.legacy_label_dropout > 0) {
       // Published train.py --legacy: labels dropped here, before the model's own dropout.
       const auto drop =
-          torch::rand({labels.size(0)}).to(options_.device) < options_.legacy_label_dropout;
+          rank_rows(torch::rand({global})).to(options_.device) < options_.legacy_label_dropout;
       labels = torch::where(drop, torch::full_like(labels, model_->spec().num_classes), labels);
     }
     const auto condition = model_->condition_for_labels(labels);
+    // Published order: times, then noise.
+    const auto& objective = options_.objective;
+    const auto t =
+        rank_rows(flow::sample_time(objective.time_sampling, objective.path, global, x0.options()));
+    auto noise_shape = x0.sizes().vec();
+    noise_shape[0] = global;
+    const auto noise = rank_rows(torch::randn(noise_shape, x0.options()));
     torch::Tensor loss;
     {
       AutocastGuard autocast(options_.precision, options_.device);
-      loss = options_.objective.loss(*model_, x0, condition, budget).mean();
+      loss = objective.loss(*model_, x0, noise, t, condition, budget).mean();
     }
     // Accumulated gradients average the micro-batches (accelerate divides the loss likewise).
     scaler_.scale_loss(loss / n).backward();

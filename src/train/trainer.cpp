@@ -91,7 +91,10 @@ Trainer::Trainer(TrainConfig config, std::shared_ptr<Communicator> communicator,
   const torch::Device device(config_.device);
   check(device.is_cpu() || torch::cuda::is_available(), "device '", config_.device,
         "' requested but this libtorch has no usable CUDA device");
-  torch::manual_seed(static_cast<uint64_t>(config_.seed + comm_->rank()));  // published set_seed
+  // The same seed on every rank (the published set_seed uses seed * W + rank): TrainStep draws
+  // times and noise for the global batch and keeps its rows, so the run does not depend on the
+  // number of processes, and every rank's generator stays in the same state.
+  torch::manual_seed(static_cast<uint64_t>(config_.seed));
   auto model = models::create_model(model_config_);
   const auto spec = model->spec();  // the shape the family really built
   const auto& d = dataset_->info();
@@ -159,10 +162,30 @@ double Trainer::elapsed_s() const {
 std::optional<double> Trainer::draw_budget() {
   if (!budgets_) return std::nullopt;
   // One level per update for the whole batch; rank 0 draws, every rank uses it (published
-  // synchronized_budget_sampling).
-  std::vector<torch::Tensor> level = {torch::tensor(budgets_->next(), torch::kFloat64)};
+  // synchronized_budget_sampling). The other ranks never draw: without the broadcast they would
+  // run at an invalid level and fail.
+  std::vector<torch::Tensor> level = {
+      torch::tensor(comm_->is_main() ? budgets_->next() : -1.0, torch::kFloat64)};
   comm_->broadcast(level, 0);
   return budget_for_mask_prob(level[0].item<double>(), tokens_per_group_);
+}
+
+std::string Trainer::agreed_stop_reason(const TrainEvents& events) {
+  std::string reason;
+  if (events.should_stop && events.should_stop())
+    reason = "interrupted";
+  else if (config_.max_minutes > 0 && session_s() >= config_.max_minutes * 60)
+    reason = "max_minutes";
+  if (comm_->world_size() == 1) return reason;
+  // Ranks see Ctrl-C and the clock at slightly different moments; all stop after the same update
+  // (or the next collective would pair a checkpoint with a gradient all-reduce). Rank 0 decides.
+  std::vector<torch::Tensor> flag = {torch::tensor(reason.empty()            ? 0
+                                                   : reason == "interrupted" ? 1
+                                                                             : 2,
+                                                   torch::kInt64)};
+  comm_->broadcast(flag, 0);
+  const auto code = flag[0].item<int64_t>();
+  return code == 0 ? "" : code == 1 ? "interrupted" : "max_minutes";
 }
 
 void Trainer::log_step(const StepLog& s) {
@@ -219,10 +242,8 @@ TrainSummary Trainer::run(const TrainEvents& events) {
       summary.stop_reason = "max_train_steps";
     else if (loader.position() / loader.batches_per_epoch() >= c.epochs)
       summary.stop_reason = "epochs";
-    else if (events.should_stop && events.should_stop())
-      summary.stop_reason = "interrupted";
-    else if (c.max_minutes > 0 && session_s() >= c.max_minutes * 60)
-      summary.stop_reason = "max_minutes";
+    else
+      summary.stop_reason = agreed_stop_reason(events);
     if (!summary.stop_reason.empty()) break;
 
     std::vector<data::Batch> micro;

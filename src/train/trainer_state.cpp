@@ -1,6 +1,7 @@
 // The trainer's checkpoints: what is saved next to the weights and how a run resumes from it.
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -127,6 +128,22 @@ void Trainer::save_checkpoint(const TrainEvents& events) {
   comm_->barrier();
 }
 
+void Trainer::restore_rng(const json& saved, const std::string& state_path) {
+  check(saved.is_array() && !saved.empty(), "'", state_path, "' has no torch_rng states");
+  // Every rank draws the same numbers (see the constructor), so the states of a run on any number
+  // of processes are equal and a resume on another number of processes continues exactly.
+  const bool same =
+      std::all_of(saved.begin(), saved.end(), [&](const json& r) { return r == saved[0]; });
+  const int saved_world = static_cast<int>(saved.size());
+  const int index = saved_world == comm_->world_size() ? comm_->rank() : 0;
+  if (!same && saved_world != comm_->world_size()) {
+    message("warning: checkpoint has different RNG states of " + std::to_string(saved_world) +
+            " processes; every rank continues from rank 0's");
+  }
+  auto generator = at::detail::getDefaultCPUGenerator();  // a handle to the default generator
+  generator.set_state(from_hex(saved[index], state_path));
+}
+
 void Trainer::resume(int64_t step) {
   const auto dir = fs::path(checkpoints_dir_) / checkpoint_name(step);
   const auto state_path = (dir / kTrainerStateFile).string();
@@ -157,14 +174,7 @@ void Trainer::resume(int64_t step) {
   step_->optimizer().load_state_dict(io::read_safetensors((dir / kOptimizerFile).string()).tensors,
                                      (dir / kOptimizerFile).string());
   step_->scaler().load_state(s["loss_scaler"]);
-  const auto& rng = s["torch_rng"];
-  if (static_cast<int>(rng.size()) == comm_->world_size()) {
-    auto generator = at::detail::getDefaultCPUGenerator();  // a handle to the default generator
-    generator.set_state(from_hex(rng[comm_->rank()], state_path));
-  } else {
-    message("warning: checkpoint has RNG states of " + std::to_string(rng.size()) +
-            " processes; the noise will differ from an uninterrupted run");
-  }
+  restore_rng(s["torch_rng"], state_path);
   if (budgets_ && s["budget_sampler"].is_string()) budgets_->set_state(s["budget_sampler"]);
   step_count_ = s["step"].get<int64_t>();
   data_position_ = s["data_position"].get<int64_t>();

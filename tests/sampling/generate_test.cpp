@@ -104,5 +104,29 @@ TEST(Generate, BadSettingsFailBeforeAnyForward) {
   EXPECT_TRUE(model.calls.empty());
 }
 
+TEST(Generate, RankSharesAreWholeBatchesInOrder) {
+  for (const int64_t n : {0, 1, 7, 11, 12, 40}) {
+    for (const int64_t batch : {1, 3, 5}) {
+      for (const int world : {1, 2, 3, 4}) {
+        int64_t next = 0;
+        for (int r = 0; r < world; ++r) {
+          const auto s = rank_share(n, batch, r, world);
+          EXPECT_EQ(s.begin, next) << n << " " << batch << " rank " << r << "/" << world;
+          EXPECT_LE(s.begin, s.end);
+          // Only the last image's batch may be incomplete.
+          if (s.end < n) EXPECT_EQ((s.end - s.begin) % batch, 0);
+          // Batches are spread evenly: batch counts differ by at most one.
+          const auto batches = [&](Share x) { return (x.end - x.begin + batch - 1) / batch; };
+          EXPECT_LE(batches(rank_share(n, batch, 0, world)) - batches(s), 1);
+          next = s.end;
+        }
+        EXPECT_EQ(next, n);
+      }
+    }
+  }
+  EXPECT_EQ(rank_share(11, 3, 0, 2).end, 6);  // 4 batches: 2 + 2, the last one short
+  EXPECT_THROW(rank_share(4, 1, 2, 2), Error);
+}
+
 }  // namespace
 }  // namespace elit::sampling

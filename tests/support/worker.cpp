@@ -1,5 +1,6 @@
 #include "support/worker.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,15 +35,30 @@ bool run_worker_if_requested(int* exit_code) {
   return true;
 }
 
-int spawn_worker(const std::string& name, const std::map<std::string, std::string>& env) {
+int spawn_process(const std::string& program, const std::vector<std::string>& argv,
+                  const std::map<std::string, std::string>& env, const std::string& output_path) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
-  setenv("ELIT_TEST_WORKER", name.c_str(), 1);
   for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-  char arg0[] = "elit_test_worker";
-  char* argv[] = {arg0, nullptr};
-  execv("/proc/self/exe", argv);
+  if (!output_path.empty()) {
+    const int fd = open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(program.c_str(), args.data());
   _exit(127);
+}
+
+int spawn_worker(const std::string& name, const std::map<std::string, std::string>& env) {
+  auto all = env;
+  all["ELIT_TEST_WORKER"] = name;
+  return spawn_process("/proc/self/exe", {"elit_test_worker"}, all);
 }
 
 int wait_for(int pid, double timeout_s) {

@@ -142,5 +142,64 @@ TEST(BenchCli, TrainEmitsJsonLines) {
   EXPECT_LT(flops[1], flops[0]);  // budget 0.25 does less work than the full budget
 }
 
+std::vector<nlohmann::json> json_lines(const std::string& output) {
+  std::vector<nlohmann::json> out;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line[0] == '{') out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+const char* kBenchModel = "--model ELIT-SiT-S/4 --input-size 16 --in-channels 1 --num-classes 10 "
+                          "--hidden_size 32 --depth 3 --num-heads 2 --encoder_depth 1 "
+                          "--dit-decoder-depth 1 --group_size 2";
+
+TEST(BenchCli, ForwardReportsRatiosAgainstFullBudgetAndBf16Error) {
+  const auto r = run_cli(std::string("--threads 1 bench forward ") + kBenchModel +
+                         " --batch 2 --steps 1 --warmup 0 --budgets 1,0.25 --dtype bf16");
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto lines = json_lines(r.output);
+  ASSERT_EQ(lines.size(), 2u) << r.output;
+  for (const auto& j : lines) {
+    EXPECT_EQ(j["what"], "forward");
+    EXPECT_EQ(j["dtype"], "bfloat16");
+    EXPECT_EQ(j["input_size"], nlohmann::json({1, 16, 16}));
+    EXPECT_GT(j["matmul_peak_gflops_per_s"].get<double>(), 0);
+    EXPECT_GT(j["gflops_per_s"].get<double>(), 0);
+    // bf16 weights and activations stay close to float32.
+    EXPECT_LT(j["rel_err_vs_float32"].get<double>(), 0.05) << j;
+    EXPECT_GT(j["rel_err_vs_float32"].get<double>(), 0) << j;
+  }
+  EXPECT_DOUBLE_EQ(lines[0]["flops_ratio"].get<double>(), 1.0);
+  EXPECT_LT(lines[1]["flops_ratio"].get<double>(), 1.0);
+  EXPECT_GT(lines[1]["time_ratio"].get<double>(), 0);
+}
+
+TEST(BenchCli, SampleComparesCheapCfgWithCfg) {
+  const auto r = run_cli(std::string("--threads 1 bench sample ") + kBenchModel +
+                         " --batch 2 --steps 1 --warmup 0 --uncond-budget 0.25 --cfg-scale 3");
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto lines = json_lines(r.output);
+  ASSERT_EQ(lines.size(), 3u) << r.output;
+  EXPECT_EQ(lines[0]["guidance"], "none");
+  EXPECT_EQ(lines[1]["guidance"], "cfg");
+  EXPECT_EQ(lines[2]["guidance"], "ccfg");
+  EXPECT_EQ(lines[2]["forwards"], 2);  // cheap CFG: a separate low-budget forward
+  EXPECT_EQ(lines[2]["uncond_budget"], 0.25);
+  // CFG doubles the FLOPs; cheap CFG adds a quarter-budget forward only.
+  const double none = lines[0]["flops"], cfg = lines[1]["flops"], ccfg = lines[2]["flops"];
+  EXPECT_DOUBLE_EQ(cfg, 2 * none);
+  EXPECT_GT(ccfg, none);
+  EXPECT_LT(ccfg, cfg);
+  EXPECT_TRUE(lines[2]["time_vs_cfg"].is_number());
+}
+
+TEST(BenchCli, BadModelOverrideIsAClearError) {
+  const auto r = run_cli(std::string("bench forward ") + kBenchModel + " --no-such-key 3");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.output.find("no_such_key"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace elit::testing

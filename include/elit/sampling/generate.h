@@ -29,4 +29,13 @@ using GenerateProgress = std::function<void(int64_t done, int64_t batch_rows, co
 torch::Tensor generate(models::DiffusionModel& model, const models::Condition& condition,
                        const GenerateOptions& options, const GenerateProgress& progress = {});
 
+// Rank `rank` of `world`'s share of n images drawn in batches of `batch_size`: whole batches,
+// contiguous and in order ([begin, end) of the images), so that every image is computed in the
+// very batch a single process computes it in (the same result, bit for bit, at the same thread
+// count) and concatenating the shares in rank order gives the single-process output.
+struct Share {
+  int64_t begin = 0, end = 0;
+};
+Share rank_share(int64_t n, int64_t batch_size, int rank, int world);
+
 }  // namespace elit::sampling

@@ -64,6 +64,9 @@ class TrainStep {
 
  private:
   double accumulate(const std::vector<data::Batch>& micro_batches, std::optional<double> budget);
+  // This rank's rows of a draw for the global batch: local row i is global row i * W + rank (the
+  // loader's layout).
+  torch::Tensor rank_rows(const torch::Tensor& global) const;
 
   models::ModelPtr model_;
   TrainStepOptions options_;

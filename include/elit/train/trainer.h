@@ -6,10 +6,19 @@
 //   log.txt        human-readable messages;  log.jsonl  one JSON object per update
 //   checkpoints/   see checkpoint.h;         samples/   preview grids (pixel data only)
 //
-// Randomness: torch's default CPU generator is seeded with seed + rank before the model is built
-// (weights), then drives label dropout, times and noise; the budget sampler and the data order
-// have their own seeded generators. All of them are saved in checkpoints, so an interrupted run
-// that is resumed produces bit-identical weights on the same machine and thread count.
+// Randomness: torch's default CPU generator is seeded with seed on every rank before the model is
+// built (weights), then drives label dropout, times and noise (times and noise drawn for the
+// global batch, each rank keeping its rows); the budget sampler (rank 0 draws, every rank uses
+// its level) and the data order have their own seeded generators. All of them are saved in
+// checkpoints, so an interrupted run that is resumed produces bit-identical weights on the same
+// machine and thread count, and W processes give the weights of one process with the same
+// global batch (within float tolerance), except for which labels the model's own dropout
+// (cfg_prob > 0) replaces: it draws for the rank's rows.
+//
+// Distributed (Communicator with W > 1 ranks): rank 0's initial weights are broadcast; each rank
+// reads every W-th example of the shuffled epoch; gradients and the logged loss are averaged over
+// ranks; only rank 0 writes the run folder (args, logs, previews, checkpoints), every rank waits
+// for its checkpoint; a run resumes on any number of processes.
 #pragma once
 #include <chrono>
 #include <functional>
@@ -73,10 +82,13 @@ class Trainer {
  private:
   void setup_run_folder();
   void resume(int64_t step);
+  void restore_rng(const nlohmann::json& saved, const std::string& state_path);
   void save_checkpoint(const TrainEvents& events);
   nlohmann::json state_json();
   io::Metadata checkpoint_metadata() const;
   std::optional<double> draw_budget();
+  // "interrupted", "max_minutes" or "" as rank 0 sees it (broadcast, so all ranks stop together).
+  std::string agreed_stop_reason(const TrainEvents& events);
   void write_preview();
   void log_step(const StepLog& log);
   void message(const std::string& text);
