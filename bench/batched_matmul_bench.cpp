@@ -1,6 +1,7 @@
 // Group-attention-sized batched products: elit's batched_matmul against torch::bmm (libtorch 1.x
-// makes one BLAS call per matrix). Shapes [batch, m, k] @ [batch, k, n] of the Fashion-MNIST
-// model's Read/Write (batch 64 x 16 groups x 4 heads, 2x2 groups, head width 32).
+// wraps every matrix of the batch in tensor selects before its BLAS call). Shapes [batch, m, k] @
+// [batch, k, n] of the Fashion-MNIST model's Read/Write (batch 64 x 16 groups x 4 heads, 2x2
+// groups, head width 32).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 

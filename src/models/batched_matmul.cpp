@@ -2,9 +2,13 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
+#include <dlfcn.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <limits>
+#include <string>
 
 #include "elit/runtime/error.h"
 
@@ -12,89 +16,106 @@ namespace elit::models {
 
 namespace {
 
-// Above this many multiply-adds per matrix BLAS wins over the loop below.
-constexpr int64_t kMaxSmallProduct = 8192;
-
-// C[s] = A[s] @ B[s] for contiguous row-major operands; the inner loop runs over a row of B and C
-// so that it vectorises. Compiled for AVX-512/AVX2 as well, picked at load time.
+// The Fortran BLAS libtorch itself loaded (OpenBLAS on Debian), looked up at run time so that
+// nothing beyond libtorch is linked; null where the BLAS is hidden inside libtorch (the MKL of
+// the PyTorch wheels), and then torch::bmm does the work.
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void small_matmul_rows(
-    const T* A, const T* B, T* C, int64_t begin, int64_t end, int64_t m, int64_t k, int64_t n) {
-  for (int64_t s = begin; s < end; ++s) {
-    const T* a = A + s * m * k;
-    const T* b = B + s * k * n;
-    T* c = C + s * m * n;
-    for (int64_t i = 0; i < m; ++i) {
-      T* ci = c + i * n;
-      std::fill(ci, ci + n, T(0));
-      for (int64_t p = 0; p < k; ++p) {
-        const T aip = a[i * k + p];
-        const T* bp = b + p * n;
-        for (int64_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
-      }
+using GemmFn = void (*)(const char*, const char*, const int*, const int*, const int*, const T*,
+                        const T*, const int*, const T*, const int*, const T*, T*, const int*);
+
+template <typename T>
+GemmFn<T> blas_gemm() {
+  static const auto fn = reinterpret_cast<GemmFn<T>>(
+      dlsym(RTLD_DEFAULT, std::is_same_v<T, float> ? "sgemm_" : "dgemm_"));
+  return fn;
+}
+
+// How a [rows, cols] matrix view is laid out for a column-major BLAS: 'N' with leading dimension
+// stride(-2) when rows are contiguous, 'T' with stride(-1) when columns are, or not at all.
+struct BlasOperand {
+  char trans = 0;
+  int64_t ld = 0;
+};
+
+BlasOperand blas_operand(const torch::Tensor& t) {
+  const int64_t rows = t.size(1), cols = t.size(2);
+  if (t.stride(2) == 1 && t.stride(1) >= std::max<int64_t>(1, cols)) return {'N', t.stride(1)};
+  if (t.stride(1) == 1 && t.stride(2) >= std::max<int64_t>(1, rows)) return {'T', t.stride(2)};
+  return {};
+}
+
+// One BLAS call per matrix, the matrices spread over the intra-op threads (an OpenMP BLAS runs
+// single-threaded inside a parallel region); a short batch of big matrices leaves the threads to
+// the BLAS instead. Row-major C = A B is computed as column-major C^T = B^T A^T.
+template <typename T>
+void blas_matmul(GemmFn<T> gemm, torch::Tensor a, torch::Tensor b, torch::Tensor& c) {
+  auto op_a = blas_operand(a), op_b = blas_operand(b);
+  if (!op_a.trans) {
+    a = a.contiguous();
+    op_a = blas_operand(a);
+  }
+  if (!op_b.trans) {
+    b = b.contiguous();
+    op_b = blas_operand(b);
+  }
+  const int64_t batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(2);
+  const int im = static_cast<int>(m), in = static_cast<int>(n), ik = static_cast<int>(k);
+  const int lda = static_cast<int>(op_a.ld), ldb = static_cast<int>(op_b.ld), ldc = in;
+  const T one = 1, zero = 0;
+  const T* A = a.data_ptr<T>();
+  const T* B = b.data_ptr<T>();
+  T* C = c.data_ptr<T>();
+  const int64_t sa = a.stride(0), sb = b.stride(0), sc = m * n;
+  auto run = [&](int64_t begin, int64_t end) {
+    for (int64_t s = begin; s < end; ++s) {
+      gemm(&op_b.trans, &op_a.trans, &in, &im, &ik, &one, B + s * sb, &ldb, A + s * sa, &lda, &zero,
+           C + s * sc, &ldc);
     }
+  };
+  if (batch >= 2 * at::get_num_threads()) {
+    at::parallel_for(0, batch, 1, run);
+  } else {
+    run(0, batch);
   }
 }
 
-// The same product from B^T (Bt[s] is [n, k]) as dot products over k, for narrow outputs (small
-// n, e.g. attention scores over a few keys) where a row of C is too short to vectorise. Eight
-// partial sums let the compiler vectorise the reduction without reassociating by itself.
-template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void small_matmul_dots(
-    const T* A, const T* Bt, T* C, int64_t begin, int64_t end, int64_t m, int64_t k, int64_t n) {
-  constexpr int kLanes = 8;
-  for (int64_t s = begin; s < end; ++s) {
-    const T* a = A + s * m * k;
-    const T* bt = Bt + s * n * k;
-    T* c = C + s * m * n;
-    for (int64_t i = 0; i < m; ++i) {
-      const T* ai = a + i * k;
-      for (int64_t j = 0; j < n; ++j) {
-        const T* bj = bt + j * k;
-        T partial[kLanes] = {};
-        int64_t p = 0;
-        for (; p + kLanes <= k; p += kLanes) {
-          for (int u = 0; u < kLanes; ++u) partial[u] += ai[p + u] * bj[p + u];
-        }
-        T sum = 0;
-        for (int u = 0; u < kLanes; ++u) sum += partial[u];
-        for (; p < k; ++p) sum += ai[p] * bj[p];
-        c[i * n + j] = sum;
-      }
+bool fits_blas_ints(const torch::Tensor& a, const torch::Tensor& b) {
+  constexpr int64_t kMax = std::numeric_limits<int>::max();
+  for (const auto& t : {a, b}) {
+    for (int64_t d = 0; d < 3; ++d) {
+      if (t.size(d) > kMax || t.stride(d) > kMax) return false;
     }
   }
+  return true;
 }
 
-// Outputs narrower than this use the dot-product loop.
-constexpr int64_t kNarrowOutput = 16;
+bool has_blas(torch::ScalarType type) {
+  // ELIT_BATCHED_MATMUL=torch: always torch::bmm (for A/B benchmarks).
+  static const bool forced_torch = [] {
+    const char* v = std::getenv("ELIT_BATCHED_MATMUL");
+    return v && std::string(v) == "torch";
+  }();
+  if (forced_torch) return false;
+  return type == torch::kFloat32 ? blas_gemm<float>() != nullptr : blas_gemm<double>() != nullptr;
+}
 
-torch::Tensor small_matmul(const torch::Tensor& a_in, const torch::Tensor& b_in) {
-  const int64_t batch = a_in.size(0), m = a_in.size(1), k = a_in.size(2), n = b_in.size(2);
-  const bool dots = n <= kNarrowOutput && k >= 8;
-  auto a = a_in.contiguous();
-  auto b = dots ? b_in.transpose(1, 2).contiguous() : b_in.contiguous();
-  auto c = torch::empty({batch, m, n}, a.options());
-  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, m * k * n));
-  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "small_matmul", [&] {
-    const scalar_t* A = a.data_ptr<scalar_t>();
-    const scalar_t* B = b.data_ptr<scalar_t>();
-    scalar_t* C = c.data_ptr<scalar_t>();
-    at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) {
-      if (dots) {
-        small_matmul_dots<scalar_t>(A, B, C, begin, end, m, k, n);
-      } else {
-        small_matmul_rows<scalar_t>(A, B, C, begin, end, m, k, n);
-      }
-    });
-  });
+torch::Tensor cpu_matmul(const torch::Tensor& a, const torch::Tensor& b) {
+  auto c = torch::empty({a.size(0), a.size(1), b.size(2)}, a.options());
+  if (c.numel() == 0) return c;
+  if (a.size(2) == 0) return c.zero_();
+  if (a.scalar_type() == torch::kFloat32) {
+    blas_matmul<float>(blas_gemm<float>(), a, b, c);
+  } else {
+    blas_matmul<double>(blas_gemm<double>(), a, b, c);
+  }
   return c;
 }
 
-struct SmallMatmul : torch::autograd::Function<SmallMatmul> {
+struct CpuMatmul : torch::autograd::Function<CpuMatmul> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a,
                                const torch::Tensor& b) {
     ctx->save_for_backward({a, b});
-    return small_matmul(a, b);
+    return cpu_matmul(a, b);
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
@@ -109,20 +130,22 @@ struct SmallMatmul : torch::autograd::Function<SmallMatmul> {
 
 }  // namespace
 
-bool uses_small_matrix_kernel(const torch::Tensor& a, const torch::Tensor& b) {
+bool uses_own_cpu_path(const torch::Tensor& a, const torch::Tensor& b) {
   const auto type = a.scalar_type();
   // Under CPU autocast bmm runs in bfloat16 (oneDNN handles the batch well); keep that.
-  return !at::autocast::is_cpu_enabled() && a.device().is_cpu() && b.device().is_cpu() &&
-         type == b.scalar_type() && (type == torch::kFloat32 || type == torch::kFloat64) &&
-         a.size(1) * a.size(2) * b.size(2) <= kMaxSmallProduct;
+  if (at::autocast::is_cpu_enabled() || !a.device().is_cpu() || !b.device().is_cpu() ||
+      type != b.scalar_type() || (type != torch::kFloat32 && type != torch::kFloat64)) {
+    return false;
+  }
+  return has_blas(type) && fits_blas_ints(a, b);
 }
 
 torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
   check(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == b.size(1),
         "batched_matmul expects [batch, m, k] and [batch, k, n], got ", a.sizes(), " and ",
         b.sizes());
-  if (!uses_small_matrix_kernel(a, b)) return torch::bmm(a, b);
-  return SmallMatmul::apply(a, b);
+  if (!uses_own_cpu_path(a, b)) return torch::bmm(a, b);
+  return CpuMatmul::apply(a, b);
 }
 
 }  // namespace elit::models

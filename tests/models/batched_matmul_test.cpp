@@ -1,4 +1,5 @@
-// batched_matmul's own loops (tiny matrices) agree with torch::bmm in value and gradient.
+// batched_matmul's own CPU path (a BLAS call per matrix) agrees with torch::bmm in value and
+// gradient, for contiguous, transposed, sliced and broadcast operands.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -8,7 +9,7 @@
 namespace {
 
 using elit::models::batched_matmul;
-using elit::models::uses_small_matrix_kernel;
+using elit::models::uses_own_cpu_path;
 
 struct Shape {
   int64_t batch, m, k, n;
@@ -18,7 +19,7 @@ void expect_matches_bmm(const Shape& s, torch::Dtype dtype, double tolerance) {
   torch::manual_seed(0);
   auto a = torch::randn({s.batch, s.m, s.k}, dtype).requires_grad_();
   auto b = torch::randn({s.batch, s.k, s.n}, dtype).requires_grad_();
-  ASSERT_TRUE(uses_small_matrix_kernel(a, b)) << s.m << "x" << s.k << "x" << s.n;
+  ASSERT_TRUE(uses_own_cpu_path(a, b)) << s.m << "x" << s.k << "x" << s.n;
   auto grad_out = torch::randn({s.batch, s.m, s.n}, dtype);
 
   auto ours = batched_matmul(a, b);
@@ -34,8 +35,10 @@ void expect_matches_bmm(const Shape& s, torch::Dtype dtype, double tolerance) {
   EXPECT_TRUE(torch::allclose(gb, g[1], tolerance, tolerance));
 }
 
-// Narrow outputs (dot-product loop) and wide ones (row loop), odd sizes for the loop tails.
-const Shape kShapes[] = {{4096, 4, 32, 4}, {512, 4, 4, 32}, {300, 7, 13, 5}, {64, 16, 20, 17}};
+// Group-attention sizes, odd sizes, and a short batch of larger matrices (run serially, the
+// threads left to the BLAS).
+const Shape kShapes[] = {{4096, 4, 32, 4}, {512, 4, 4, 32},  {300, 7, 13, 5},
+                         {64, 16, 20, 17}, {40, 64, 32, 64}, {3, 70, 50, 90}};
 
 TEST(BatchedMatmul, MatchesBmmInFloat64) {
   for (const auto& s : kShapes) expect_matches_bmm(s, torch::kFloat64, 1e-12);
@@ -47,17 +50,23 @@ TEST(BatchedMatmul, MatchesBmmInFloat32) {
 
 TEST(BatchedMatmul, NonContiguousOperands) {
   torch::manual_seed(1);
-  auto a = torch::randn({64, 9, 4}).transpose(1, 2);  // [64, 4, 9], strided
-  auto b = torch::randn({64, 6, 9}).transpose(1, 2);  // [64, 9, 6]
-  EXPECT_TRUE(torch::allclose(batched_matmul(a, b), torch::bmm(a, b), 1e-5, 1e-5));
+  for (const int64_t size : {4, 48}) {
+    auto a = torch::randn({16, size + 5, size}, torch::kFloat64).transpose(1, 2);
+    auto b = torch::randn({16, size + 3, size + 5}, torch::kFloat64).transpose(1, 2);
+    EXPECT_TRUE(torch::allclose(batched_matmul(a, b), torch::bmm(a, b), 1e-12, 1e-12)) << size;
+    // A broadcast (stride-0) batch and a strided slice.
+    auto shared = torch::randn({1, size, size + 5}, torch::kFloat64).expand({16, size, size + 5});
+    auto sliced = torch::randn({16, size + 5, 2 * size}, torch::kFloat64).narrow(2, 1, size);
+    EXPECT_TRUE(
+        torch::allclose(batched_matmul(shared, sliced), torch::bmm(shared, sliced), 1e-12, 1e-12))
+        << size;
+  }
 }
 
-TEST(BatchedMatmul, LargeAndLowPrecisionProductsGoToBmm) {
-  auto big_a = torch::randn({2, 64, 64}), big_b = torch::randn({2, 64, 64});
-  EXPECT_FALSE(uses_small_matrix_kernel(big_a, big_b));
+TEST(BatchedMatmul, LowPrecisionProductsGoToBmm) {
   auto bf_a = torch::randn({8, 4, 4}, torch::kBFloat16),
        bf_b = torch::randn({8, 4, 4}, torch::kBFloat16);
-  EXPECT_FALSE(uses_small_matrix_kernel(bf_a, bf_b));
+  EXPECT_FALSE(uses_own_cpu_path(bf_a, bf_b));
   EXPECT_TRUE(torch::equal(batched_matmul(bf_a, bf_b), torch::bmm(bf_a, bf_b)));
 }
 

@@ -151,9 +151,10 @@ std::vector<nlohmann::json> json_lines(const std::string& output) {
   return out;
 }
 
-const char* kBenchModel = "--model ELIT-SiT-S/4 --input-size 16 --in-channels 1 --num-classes 10 "
-                          "--hidden_size 32 --depth 3 --num-heads 2 --encoder_depth 1 "
-                          "--dit-decoder-depth 1 --group_size 2";
+const char* kBenchModel =
+    "--model ELIT-SiT-S/4 --input-size 16 --in-channels 1 --num-classes 10 "
+    "--hidden_size 32 --depth 3 --num-heads 2 --encoder_depth 1 "
+    "--dit-decoder-depth 1 --group_size 2";
 
 TEST(BenchCli, ForwardReportsRatiosAgainstFullBudgetAndBf16Error) {
   const auto r = run_cli(std::string("--threads 1 bench forward ") + kBenchModel +
