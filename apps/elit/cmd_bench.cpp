@@ -181,6 +181,7 @@ std::vector<double> budgets_for(const models::DiffusionModel& model, const Bench
   if (!o.budgets.empty()) return o.budgets;
   const auto spec = model.spec();
   std::vector<double> out = {1.0};
+  if (!spec.elit) return out;  // a baseline may list levels it has no latents to drop for
   for (const double level : model.training_mask_levels()) {
     out.push_back(train::budget_for_mask_prob(level, spec.tokens_per_group));
   }
@@ -495,14 +496,19 @@ void add_bench_command(CLI::App& app) {
   forward->add_flag("!--no-matmul-peak", forward_opts->matmul_peak,
                     "skip measuring the matmul peak");
   auto train_opts = std::make_shared<BenchOptions>();
-  add_mode(
+  auto* train = add_mode(
       *bench, "train",
       "time full training updates (forward, backward, clipping, AdamW, EMA) per model and\n"
-      "budget. Fields: what, model, params, batch, input_size, budget, dtype, threads, steps,\n"
-      "median_s, min_s, images_per_s, peak_rss_mb (process peak so far), rss_mb (now: run\n"
-      "--steps 1000 to see growth), flops (matrix products of one update: 3x the analytic\n"
-      "forward; null without an analytic count), gflops_per_s",
+      "budget. Fields: what, model, params, batch, input_size, budget, dtype, processes,\n"
+      "threads, steps, median_s, min_s, images_per_s, peak_rss_mb (process peak so far), rss_mb\n"
+      "(now: repeat a budget with many --steps to see growth), flops (matrix products of one\n"
+      "update: 3x the analytic forward; null without an analytic count), gflops_per_s.\n"
+      "--nproc N measures 1 process (all cores) and N ranks (cores / N threads each, the global\n"
+      "batch split, gradients all-reduced) and adds baseline_threads, baseline_median_s,\n"
+      "baseline_images_per_s, speedup, scaling_efficiency = speedup / N",
       train_opts, bench_train);
+  train_opts->dist.add_to(*train, /*default_timeout_s=*/300);
+  train->add_option("--rank-results", train_opts->rank_results)->group("");  // internal
   auto sample_opts = std::make_shared<BenchOptions>();
   auto* sample = add_mode(
       *bench, "sample",

@@ -48,15 +48,6 @@ const char* blas_core_fix() {
   return nullptr;
 }
 
-// Whether the CPU has what ATen's AVX-512 kernels need (its own check, which Debian's libtorch
-// answers with AVX2 on some virtual machines).
-bool avx512_kernels_usable() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("fma");
-}
-
 }  // namespace
 
 void ensure_fast_cpu_runtime(int argc, char** argv) {
@@ -67,10 +58,6 @@ void ensure_fast_cpu_runtime(int argc, char** argv) {
       setenv("OPENBLAS_CORETYPE", target, /*overwrite=*/1);
       changed = true;
     }
-  }
-  if (!std::getenv("ATEN_CPU_CAPABILITY") && avx512_kernels_usable()) {
-    setenv("ATEN_CPU_CAPABILITY", "avx512", /*overwrite=*/1);
-    changed = true;
   }
   if (!std::getenv("OMP_WAIT_POLICY")) {
     setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/1);

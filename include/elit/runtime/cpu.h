@@ -14,9 +14,6 @@ int available_cores();
 // - OpenBLAS picks its kernels from the CPU model; on some virtual machines it misdetects an
 //   AVX-512 CPU as an ancient core ("Prescott") and float32 matmuls run ~50x slower. When the
 //   kernels are wrong and OPENBLAS_CORETYPE is unset, it is set to the right core type.
-// - ATen picks AVX2 kernels on some AVX-512 virtual machines; with ATEN_CPU_CAPABILITY unset
-//   and the CPU reporting AVX-512 F/BW/VL/DQ, it is set to avx512 (elementwise kernels such as
-//   GELU; ~5-10% per training step measured).
 // - libgomp's idle worker threads spin instead of sleeping; when anything else competes for the
 //   cores, two threads then run 10-40x slower than one (measured). OMP_WAIT_POLICY defaults to
 //   PASSIVE unless the user set it.
