@@ -313,7 +313,6 @@ void bench_forward(const BenchOptions& o) {
   torch::NoGradGuard no_grad;
   const auto dtype = inference_dtype(o.dtype);
   const std::string dtype_label = dtype == torch::kFloat32 ? "float32" : "bfloat16";
-  const double peak = o.matmul_peak ? matmul_peak_gflops(dtype) : 0;
   for (const auto& m : bench_models(o)) {
     torch::manual_seed(0);
     auto model = models::create_model(m.config);
@@ -349,6 +348,8 @@ void bench_forward(const BenchOptions& o) {
       line["flops"] = forward_flops(m.config, m.batch, b);
       line["gflops_per_s"] = rate(line["flops"], median);
       if (o.matmul_peak) {
+        // Measured right after this budget's forwards: this machine's speed drifts by minutes.
+        const double peak = matmul_peak_gflops(dtype);
         line["matmul_peak_gflops_per_s"] = peak;
         line["peak_fraction"] = line["gflops_per_s"].is_null()
                                     ? json()
@@ -490,8 +491,8 @@ void add_bench_command(CLI::App& app) {
       "time an inference forward per budget. Fields: what, model, batch, input_size, budget,\n"
       "dtype, threads, steps, median_s, min_s, images_per_s, flops (matrix products, this port's\n"
       "count), gflops_per_s, matmul_peak_gflops_per_s (a 1536^3 matmul in this process, same\n"
-      "dtype), peak_fraction, time_ratio / flops_ratio / time_over_flops_ratio (against budget\n"
-      "1), rel_err_vs_float32 (bf16), peak_rss_mb",
+      "dtype, right after each budget), peak_fraction, time_ratio / flops_ratio /\n"
+      "time_over_flops_ratio (against budget 1), rel_err_vs_float32 (bf16), peak_rss_mb",
       forward_opts, bench_forward);
   forward->add_flag("!--no-matmul-peak", forward_opts->matmul_peak,
                     "skip measuring the matmul peak");

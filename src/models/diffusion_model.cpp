@@ -1,6 +1,7 @@
 #include "elit/models/diffusion_model.h"
 
 #include "elit/models/budget.h"
+#include "elit/models/dropout_draws.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -31,9 +32,8 @@ Condition Condition::narrow(int64_t begin, int64_t length) const {
 }
 
 Condition Condition::index_select(const torch::Tensor& index) const {
-  return map_fields(*this, [&](const torch::Tensor& t) {
-    return t.index_select(0, index.to(t.device()));
-  });
+  return map_fields(
+      *this, [&](const torch::Tensor& t) { return t.index_select(0, index.to(t.device())); });
 }
 
 Condition Condition::to(torch::Device device) const {
@@ -78,8 +78,8 @@ Condition DiffusionModel::condition_for_prompts(const std::vector<std::string>&)
 int64_t DiffusionModel::keep_for_budget(double budget) const {
   const auto s = spec();
   if (!s.elit) {
-    check(budget == 1.0, "model '", s.name, "' has no latent interface; only budget 1 is valid, got ",
-          budget);
+    check(budget == 1.0, "model '", s.name,
+          "' has no latent interface; only budget 1 is valid, got ", budget);
     return 1;
   }
   return keep_from_budget(budget, s.tokens_per_group, s.latent_tokens);
@@ -96,7 +96,7 @@ int64_t DiffusionModel::resolve_keep(std::optional<double> budget) const {
 
 torch::Tensor drop_labels(const torch::Tensor& labels, double prob, int64_t null_label) {
   if (prob <= 0) return labels;
-  auto drop = torch::rand({labels.size(0)}, torch::TensorOptions().device(labels.device())) < prob;
+  auto drop = dropout_uniforms(labels.size(0), labels.device()) < prob;
   return torch::where(drop, torch::full_like(labels, null_label), labels);
 }
 

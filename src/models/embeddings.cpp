@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "elit/models/dropout_draws.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -13,7 +14,8 @@ namespace nn = torch::nn;
 
 PatchEmbedImpl::PatchEmbedImpl(int64_t in_channels, int64_t hidden_size, int64_t patch_size) {
   proj = register_module(
-      "proj", nn::Conv2d(nn::Conv2dOptions(in_channels, hidden_size, patch_size).stride(patch_size)));
+      "proj",
+      nn::Conv2d(nn::Conv2dOptions(in_channels, hidden_size, patch_size).stride(patch_size)));
 }
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& x) {
@@ -37,7 +39,8 @@ torch::Tensor TimestepEmbedderImpl::frequency_embedding(const torch::Tensor& t, 
                    .to(t.device());
   auto args = t.unsqueeze(1).to(torch::kFloat32) * freqs.unsqueeze(0);
   auto embedding = torch::cat({torch::cos(args), torch::sin(args)}, -1);
-  if (dim % 2) embedding = torch::cat({embedding, torch::zeros_like(embedding.narrow(1, 0, 1))}, -1);
+  if (dim % 2)
+    embedding = torch::cat({embedding, torch::zeros_like(embedding.narrow(1, 0, 1))}, -1);
   return embedding;
 }
 
@@ -58,8 +61,7 @@ torch::Tensor LabelEmbedderImpl::forward(const torch::Tensor& labels, bool train
         labels.scalar_type());
   auto y = labels;
   if (train && dropout_prob > 0) {
-    auto drop = torch::rand({labels.size(0)}, torch::TensorOptions().device(labels.device())) <
-                dropout_prob;
+    auto drop = dropout_uniforms(labels.size(0), labels.device()) < dropout_prob;
     y = torch::where(drop, torch::full_like(labels, num_classes), labels);
   }
   return embedding_table(y);

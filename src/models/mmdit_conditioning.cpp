@@ -1,6 +1,7 @@
 // MM-DiT conditioning: the context a Condition gives (external features or the builtin text
 // encoder), prompts and class captions, the null condition and caption dropout.
 #include "elit/io/context_file.h"
+#include "elit/models/dropout_draws.h"
 #include "elit/models/mmdit.h"
 #include "elit/runtime/error.h"
 
@@ -118,7 +119,7 @@ Condition MMDiTImpl::drop_conditions(const Condition& condition) const {
       condition.tokens.defined()
           ? condition.tokens.device()
           : (condition.context.defined() ? condition.context.device() : torch::Device(torch::kCPU));
-  auto drop = torch::rand({B}, torch::TensorOptions().device(device)) < p;  // [B]
+  auto drop = dropout_uniforms(B, device) < p;  // [B]
   Condition out = condition;
   if (config_.builtin_text()) {
     if (!condition.tokens.defined()) return condition;  // text_context reports what is missing

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "elit/models/budget.h"
+#include "elit/models/dropout_draws.h"
 #include "elit/runtime/error.h"
 #include "elit/train/grad_clip.h"
 
@@ -56,7 +57,7 @@ double TrainStep::accumulate(const std::vector<data::Batch>& micro_batches,
   for (const auto& batch : micro_batches) {
     const auto x0 = batch.x.to(options_.device, torch::kFloat32);
     // Randomness is drawn for the global batch (the same generator state on every rank) and each
-    // rank keeps its rows, so an example's time, noise and legacy label drop do not depend on the
+    // rank keeps its rows, so an example's time, noise and label drops do not depend on the
     // number of processes: W ranks compute the update of one process with the same global batch.
     const int64_t global = x0.size(0) * comm_->world_size();
     auto labels = batch.labels.to(options_.device);
@@ -76,6 +77,10 @@ double TrainStep::accumulate(const std::vector<data::Batch>& micro_batches,
     const auto noise = rank_rows(torch::randn(noise_shape, x0.options()));
     torch::Tensor loss;
     {
+      // The model's own condition dropout draws for the global batch too.
+      models::DropoutDrawScope dropout_draws([&](int64_t rows, const torch::Device& device) {
+        return rank_rows(torch::rand({rows * comm_->world_size()}, torch::device(device)));
+      });
       AutocastGuard autocast(options_.precision, options_.device);
       loss = objective.loss(*model_, x0, noise, t, condition, budget).mean();
     }

@@ -7,13 +7,12 @@
 //   checkpoints/   see checkpoint.h;         samples/   preview grids (pixel data only)
 //
 // Randomness: torch's default CPU generator is seeded with seed on every rank before the model is
-// built (weights), then drives label dropout, times and noise (times and noise drawn for the
-// global batch, each rank keeping its rows); the budget sampler (rank 0 draws, every rank uses
-// its level) and the data order have their own seeded generators. All of them are saved in
-// checkpoints, so an interrupted run that is resumed produces bit-identical weights on the same
-// machine and thread count, and W processes give the weights of one process with the same
-// global batch (within float tolerance), except for which labels the model's own dropout
-// (cfg_prob > 0) replaces: it draws for the rank's rows.
+// built (weights), then drives times, noise and the model's label/caption dropout, each drawn for
+// the global batch with every rank keeping its rows (models/dropout_draws.h); the budget sampler
+// (rank 0 draws, every rank uses its level) and the data order have their own seeded generators.
+// All of them are saved in checkpoints, so an interrupted run that is resumed produces
+// bit-identical weights on the same machine and thread count, and W processes give the weights
+// of one process with the same global batch (within float tolerance).
 //
 // Distributed (Communicator with W > 1 ranks): rank 0's initial weights are broadcast; each rank
 // reads every W-th example of the shuffled epoch; gradients and the logged loss are averaged over
