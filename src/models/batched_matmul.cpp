@@ -5,6 +5,7 @@
 #include <ATen/record_function.h>
 #include <dlfcn.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,6 +13,13 @@
 #include <string>
 
 #include "elit/runtime/error.h"
+
+// libtorch 2.4 replaced the per-device autocast queries with device-type arguments.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define ELIT_CPU_AUTOCAST_ENABLED() at::autocast::is_autocast_enabled(at::kCPU)
+#else
+#define ELIT_CPU_AUTOCAST_ENABLED() at::autocast::is_cpu_enabled()
+#endif
 
 namespace elit::models {
 
@@ -136,7 +144,7 @@ struct CpuMatmul : torch::autograd::Function<CpuMatmul> {
 bool uses_own_cpu_path(const torch::Tensor& a, const torch::Tensor& b) {
   const auto type = a.scalar_type();
   // Under CPU autocast bmm runs in bfloat16 (oneDNN handles the batch well); keep that.
-  if (at::autocast::is_cpu_enabled() || !a.device().is_cpu() || !b.device().is_cpu() ||
+  if (ELIT_CPU_AUTOCAST_ENABLED() || !a.device().is_cpu() || !b.device().is_cpu() ||
       type != b.scalar_type() || (type != torch::kFloat32 && type != torch::kFloat64)) {
     return false;
   }
