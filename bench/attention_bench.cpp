@@ -16,8 +16,10 @@ void SelfAttention(benchmark::State& state) {
   auto x = torch::randn({batch, tokens, width}).to(dtype);
   for (auto _ : state) benchmark::DoNotOptimize(attn->forward(x));
   // qkv + proj linears + scores + weighted values, 2*m*n*k each.
-  const double flops = 2.0 * batch * tokens * width * width * 4 + 4.0 * batch * tokens * tokens * width;
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  const double flops =
+      2.0 * batch * tokens * width * width * 4 + 4.0 * batch * tokens * tokens * width;
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(SelfAttention)->ArgsProduct({{256, 128, 64, 16}, {0, 1}})->Unit(benchmark::kMillisecond);
 
@@ -26,7 +28,8 @@ void AttentionCore(benchmark::State& state) {
   const int64_t heads = 8 * 6, tokens = state.range(0), dim = 64;
   auto q = torch::randn({heads, tokens, dim}), k = torch::randn({heads, tokens, dim}),
        v = torch::randn({heads, tokens, dim});
-  for (auto _ : state) benchmark::DoNotOptimize(elit::models::scaled_dot_product_attention(q, k, v));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(elit::models::scaled_dot_product_attention(q, k, v));
   state.counters["GFLOP/s"] = benchmark::Counter(4.0 * heads * tokens * tokens * dim * 1e-9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }

@@ -154,7 +154,8 @@ std::string write_samples(const std::string& dir, const torch::Tensor& samples,
   fs::create_directories(dir);
   if (model.data_space == "latents") {
     const auto path = (fs::path(dir) / "latents.npz").string();
-    std::map<std::string, torch::Tensor> arrays{{"arr_0", samples.to(torch::kFloat32).contiguous()}};
+    std::map<std::string, torch::Tensor> arrays{
+        {"arr_0", samples.to(torch::kFloat32).contiguous()}};
     if (labels.defined()) arrays["arr_1"] = labels.to(torch::kInt64).cpu();
     io::write_npz(path, arrays);
     note("model '" + model.spec.name + "' works in latent space and no decoder is available " +

@@ -66,9 +66,9 @@ TensorMap strip_wrapper_prefixes(const TensorMap& weights) {
   if (any_sd) return strip_wrapper_prefixes(select_prefix(weights, sd));
   for (const char* prefix : {"module.", "weight."}) {
     const std::string p(prefix);
-    const bool all = !weights.empty() &&
-                     std::all_of(weights.begin(), weights.end(),
-                                 [&](const auto& kv) { return kv.first.rfind(p, 0) == 0; });
+    const bool all =
+        !weights.empty() && std::all_of(weights.begin(), weights.end(),
+                                        [&](const auto& kv) { return kv.first.rfind(p, 0) == 0; });
     if (all) return strip_wrapper_prefixes(select_prefix(weights, p));
   }
   return weights;

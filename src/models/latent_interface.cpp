@@ -58,8 +58,8 @@ torch::Tensor LatentTokens::kept() const {
 
 torch::Tensor LatentTokens::restore(const torch::Tensor& core_out) const {
   const int64_t B = latents.size(0), G = latents.size(1), T = latents.size(2), D = latents.size(3);
-  check(core_out.dim() == 3 && core_out.size(1) == G * keep, "the core returned ",
-        core_out.sizes(), " but ", G * keep, " latent tokens went in");
+  check(core_out.dim() == 3 && core_out.size(1) == G * keep, "the core returned ", core_out.sizes(),
+        " but ", G * keep, " latent tokens went in");
   auto updated = core_out.view({B, G, keep, D});
   if (keep == T) return updated;
   // Dropped latents keep their post-Read values (published OutputTokensRestoreMaskedTokens).
@@ -84,8 +84,8 @@ torch::Tensor ReadLayerImpl::forward(const torch::Tensor& queries, const torch::
   auto ff = read_ff[0]->as<Mlp>();
   // The queries are identical in every group and sample: project them once ([H, T, d]).
   auto q = attn->project_queries(queries);
-  auto latents = queries + per_sample(m[2], patches) *
-                               attn->attend(q, norm_modulate(patches, m[0], m[1]));
+  auto latents =
+      queries + per_sample(m[2], patches) * attn->attend(q, norm_modulate(patches, m[0], m[1]));
   return latents + per_sample(m[5], latents) * ff->forward(norm_modulate(latents, m[3], m[4]));
 }
 
@@ -134,8 +134,8 @@ LatentTokens ReadImpl::forward(const torch::Tensor& x, const torch::Tensor& c,
 }
 
 WriteImpl::WriteImpl(int64_t hidden_size, int64_t num_heads, int64_t group_size, int64_t depth) {
-  pos_embed = register_parameter("pos_embed",
-                                 torch::randn({group_size * group_size, hidden_size}) * 0.02);
+  pos_embed =
+      register_parameter("pos_embed", torch::randn({group_size * group_size, hidden_size}) * 0.02);
   patches_attend_to_latents = register_module("patches_attend_to_latents", nn::ModuleList());
   write_ff = register_module("write_ff", nn::ModuleList());
   for (int64_t i = 0; i < depth; ++i) {
@@ -148,7 +148,8 @@ torch::Tensor WriteImpl::forward(const torch::Tensor& core_out, const LatentToke
   auto latents = read.restore(core_out);
   auto patches = read.patches + pos_embed;
   for (size_t i = 0; i < patches_attend_to_latents->size(); ++i) {
-    patches = patches + patches_attend_to_latents[i]->as<CrossAttention>()->forward(patches, latents);
+    patches =
+        patches + patches_attend_to_latents[i]->as<CrossAttention>()->forward(patches, latents);
     patches = patches + write_ff[i]->as<Mlp>()->forward(patches);
   }
   return ungroup_tokens(patches, read.layout);

@@ -54,9 +54,15 @@ TEST(BackboneFlops, ElitMMDiTFallsWithTheBudget) {
 }
 
 TEST(BackboneFlops, ElitSiTFallsWithTheBudget) {
-  expect_strictly_decreasing({{"model", "ELIT-SiT-S/2"}, {"input_size", 16}, {"in_channels", 1},
-                              {"depth", 4}, {"hidden_size", 64}, {"num_heads", 2},
-                              {"encoder_depth", 1}, {"dit_decoder_depth", 1}, {"group_size", 4}});
+  expect_strictly_decreasing({{"model", "ELIT-SiT-S/2"},
+                              {"input_size", 16},
+                              {"in_channels", 1},
+                              {"depth", 4},
+                              {"hidden_size", 64},
+                              {"num_heads", 2},
+                              {"encoder_depth", 1},
+                              {"dit_decoder_depth", 1},
+                              {"group_size", 4}});
 }
 
 }  // namespace

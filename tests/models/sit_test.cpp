@@ -62,7 +62,8 @@ TEST(SiT, BudgetChangesTheOutputOnlyThroughDroppedLatents) {
   auto half = model->forward(in.x, in.t, in.y, 0.5);
   EXPECT_GT((full - half).abs().max().item<double>(), 1e-6);
   // Each sample is independent of the others in the batch.
-  auto single = model->forward(in.x.narrow(0, 1, 1), in.t.narrow(0, 1, 1), in.y.narrow(0, 1, 1), 0.5);
+  auto single =
+      model->forward(in.x.narrow(0, 1, 1), in.t.narrow(0, 1, 1), in.y.narrow(0, 1, 1), 0.5);
   EXPECT_TRUE(torch::allclose(single, half.narrow(0, 1, 1), 1e-5, 1e-6));
 }
 
@@ -119,7 +120,7 @@ TEST(SiT, TrainingModeDrawsOnlyConfiguredLevels) {
   EXPECT_EQ(model->training_mask_levels(), (std::vector<double>{0, 0.25, 0.5, 0.75}));
   model->train();
   auto in = inputs();
-  in.y.clamp_(0, cfg.num_classes - 1);  // class_dropout_prob 0: the table has no null row
+  in.y.clamp_(0, cfg.num_classes - 1);          // class_dropout_prob 0: the table has no null row
   auto out = model->forward(in.x, in.t, in.y);  // draws a level; must run and give a gradient
   out.pow(2).mean().backward();
   EXPECT_TRUE(model->input_token_editor->read->learned_query_embed.grad().defined());

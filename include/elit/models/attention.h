@@ -47,7 +47,7 @@ class CrossAttentionImpl : public torch::nn::Module {
   // q_in: [..., Nq, D], kv_in: [..., Nk, D] (leading dims broadcast) -> [..., Nq, D]
   torch::Tensor forward(const torch::Tensor& q_in, const torch::Tensor& kv_in);
   // The two halves of the attention, so that a query shared by many groups is projected once.
-  torch::Tensor project_queries(const torch::Tensor& q_in);    // -> [..., H, Nq, d]
+  torch::Tensor project_queries(const torch::Tensor& q_in);  // -> [..., H, Nq, d]
   torch::Tensor attend(const torch::Tensor& queries, const torch::Tensor& kv_in);
   torch::nn::Linear q_proj{nullptr}, kv_proj{nullptr}, proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};

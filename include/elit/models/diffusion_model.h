@@ -34,8 +34,8 @@ struct Condition {
 
 // Shapes and budget facts that tools need without knowing the backbone.
 struct ModelSpec {
-  std::string name;    // "ELIT-SiT-S/2", or the config's name
-  std::string family;  // "sit", "uvit", "hdit", "mmdit"
+  std::string name;                                // "ELIT-SiT-S/2", or the config's name
+  std::string family;                              // "sit", "uvit", "hdit", "mmdit"
   int64_t in_channels = 0, height = 0, width = 0;  // input [B, C, H, W]
   int64_t num_classes = 0;                         // class-conditional: labels in [0, n]; n = null
   bool text_conditioned = false;
