@@ -114,7 +114,9 @@ TEST(Generate, RankSharesAreWholeBatchesInOrder) {
           EXPECT_EQ(s.begin, next) << n << " " << batch << " rank " << r << "/" << world;
           EXPECT_LE(s.begin, s.end);
           // Only the last image's batch may be incomplete.
-          if (s.end < n) EXPECT_EQ((s.end - s.begin) % batch, 0);
+          if (s.end < n) {
+            EXPECT_EQ((s.end - s.begin) % batch, 0);
+          }
           // Batches are spread evenly: batch counts differ by at most one.
           const auto batches = [&](Share x) { return (x.end - x.begin + batch - 1) / batch; };
           EXPECT_LE(batches(rank_share(n, batch, 0, world)) - batches(s), 1);
