@@ -7,7 +7,6 @@
 
 #include "bench_common.h"
 #include "cli_common.h"
-#include "elit/metrics/flops.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 #include "elit/train/process_group_communicator.h"
@@ -19,12 +18,8 @@ namespace {
 // Matrix-product FLOPs of one training update (PyTorch FlopCounterMode counting: the backward
 // pass does twice the forward's products), or null for a family without an analytic count.
 json train_flops(const json& config, int64_t batch, std::optional<double> budget) {
-  if (!metrics::has_analytic_flops(config)) return nullptr;
-  metrics::ForwardFlopsOptions f;
-  f.batch = batch;
-  f.budget = budget.value_or(1.0);
-  f.convention = metrics::FlopsConvention::this_port;
-  return 3 * metrics::analytic_forward_flops(config, f).total();
+  const json forward = forward_flops(config, batch, budget.value_or(1.0));
+  return forward.is_null() ? forward : json(3 * forward.get<int64_t>());
 }
 
 // One JSON line per model and budget. On W ranks (comm) every rank runs its batch / W rows and
