@@ -65,8 +65,8 @@ int free_port() {
 int launch_local_ranks(const LaunchOptions& o, const std::vector<std::string>& args) {
   check(o.nproc >= 1, "--nproc must be >= 1, got ", o.nproc);
   const int port = o.master_port > 0 ? o.master_port : free_port();
-  const int threads = o.threads_per_rank > 0 ? o.threads_per_rank
-                                             : std::max(1, available_cores() / o.nproc);
+  const int threads =
+      o.threads_per_rank > 0 ? o.threads_per_rank : std::max(1, available_cores() / o.nproc);
   std::vector<pid_t> pids;
   for (int r = 0; r < o.nproc; ++r) pids.push_back(spawn_rank(args, r, o, port, threads));
   int result = 0;

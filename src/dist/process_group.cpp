@@ -32,8 +32,8 @@ class GlooGroup : public ProcessGroup {
     } catch (const std::exception& e) {
       fail("rank ", env.rank, " cannot ", env.rank == 0 ? "host" : "reach",
            " the rendezvous at MASTER_ADDR:MASTER_PORT = ", where, " within ",
-           timeout.count() / 1000.0, " s (is the address right, the port free, rank 0 running?): ",
-           first_line(e.what()));
+           timeout.count() / 1000.0,
+           " s (is the address right, the port free, rank 0 running?): ", first_line(e.what()));
     }
     try {
       auto options = c10d::ProcessGroupGloo::Options::create(timeout);
@@ -41,10 +41,11 @@ class GlooGroup : public ProcessGroup {
       options->devices.push_back(is_loopback(env.master_addr)
                                      ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
                                      : c10d::ProcessGroupGloo::createDefaultDevice());
-      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, env.rank, env.world_size, options);
+      group_ =
+          c10::make_intrusive<c10d::ProcessGroupGloo>(store_, env.rank, env.world_size, options);
     } catch (const std::exception& e) {
-      fail("rank ", env.rank, " could not connect to its ", env.world_size - 1,
-           " peers through ", where, ": ", first_line(e.what()));
+      fail("rank ", env.rank, " could not connect to its ", env.world_size - 1, " peers through ",
+           where, ": ", first_line(e.what()));
     }
   }
 
@@ -52,20 +53,27 @@ class GlooGroup : public ProcessGroup {
   int size() const override { return size_; }
 
   void broadcast(std::vector<torch::Tensor>& tensors, int root) override {
-    for_each_bucket(tensors, 25 << 20, [&](std::vector<torch::Tensor>& flat) {
-      c10d::BroadcastOptions o;
-      o.rootRank = root;
-      o.timeout = timeout_;
-      return group_->broadcast(flat, o);
-    }, /*average=*/false, "broadcast");
+    for_each_bucket(
+        tensors, 25 << 20,
+        [&](std::vector<torch::Tensor>& flat) {
+          c10d::BroadcastOptions o;
+          o.rootRank = root;
+          o.timeout = timeout_;
+          return group_->broadcast(flat, o);
+        },
+        /*average=*/false, "broadcast");
   }
 
-  void all_reduce(std::vector<torch::Tensor>& tensors, bool average, int64_t bucket_bytes) override {
-    for_each_bucket(tensors, bucket_bytes, [&](std::vector<torch::Tensor>& flat) {
-      c10d::AllreduceOptions o;
-      o.timeout = timeout_;
-      return group_->allreduce(flat, o);
-    }, average, "all-reduce");
+  void all_reduce(std::vector<torch::Tensor>& tensors, bool average,
+                  int64_t bucket_bytes) override {
+    for_each_bucket(
+        tensors, bucket_bytes,
+        [&](std::vector<torch::Tensor>& flat) {
+          c10d::AllreduceOptions o;
+          o.timeout = timeout_;
+          return group_->allreduce(flat, o);
+        },
+        average, "all-reduce");
   }
 
   torch::Tensor all_gather_cat(const torch::Tensor& tensor) override {
@@ -81,7 +89,8 @@ class GlooGroup : public ProcessGroup {
     padded.narrow(0, 0, t.size(0)).copy_(t);
     auto parts = gather(padded);
     std::vector<torch::Tensor> pieces;
-    for (int r = 0; r < size_; ++r) pieces.push_back(parts[r].narrow(0, 0, counts[r].item<int64_t>()));
+    for (int r = 0; r < size_; ++r)
+      pieces.push_back(parts[r].narrow(0, 0, counts[r].item<int64_t>()));
     return torch::cat(pieces, 0);
   }
 
@@ -167,7 +176,9 @@ class GlooGroup : public ProcessGroup {
 
 }  // namespace
 
-bool gloo_available() { return true; }
+bool gloo_available() {
+  return true;
+}
 
 std::shared_ptr<ProcessGroup> ProcessGroup::create(const Environment& env,
                                                    std::chrono::milliseconds timeout,

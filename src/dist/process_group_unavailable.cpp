@@ -4,7 +4,9 @@
 
 namespace elit::dist {
 
-bool gloo_available() { return false; }
+bool gloo_available() {
+  return false;
+}
 
 std::shared_ptr<ProcessGroup> ProcessGroup::create(const Environment& env,
                                                    std::chrono::milliseconds, torch::Device) {

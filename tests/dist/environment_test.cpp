@@ -20,7 +20,8 @@ class EnvGuard {
     for (const auto& [k, v] : vars) setenv(k.c_str(), v.c_str(), 1);
   }
   ~EnvGuard() {
-    for (const char* k : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) unsetenv(k);
+    for (const char* k : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"})
+      unsetenv(k);
     for (const auto& [k, v] : saved_) setenv(k.c_str(), v.c_str(), 1);
   }
 
@@ -37,8 +38,11 @@ TEST(DistEnvironment, DefaultsToOneProcess) {
 }
 
 TEST(DistEnvironment, ReadsTorchrunVariables) {
-  EnvGuard env({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"},
-                {"MASTER_ADDR", "10.1.2.3"}, {"MASTER_PORT", "1234"}});
+  EnvGuard env({{"RANK", "3"},
+                {"WORLD_SIZE", "4"},
+                {"LOCAL_RANK", "1"},
+                {"MASTER_ADDR", "10.1.2.3"},
+                {"MASTER_PORT", "1234"}});
   auto e = Environment::from_env();
   EXPECT_EQ(e.rank, 3);
   EXPECT_EQ(e.world_size, 4);
@@ -61,7 +65,8 @@ TEST(DistEnvironment, MalformedValuesNameTheVariable) {
       FAIL() << "expected an error";
     } catch (const elit::Error& e) {
       const std::string msg = e.what();
-      EXPECT_TRUE(msg.find("RANK") != std::string::npos || msg.find("MASTER_PORT") != std::string::npos)
+      EXPECT_TRUE(msg.find("RANK") != std::string::npos ||
+                  msg.find("MASTER_PORT") != std::string::npos)
           << msg;
     }
   }

@@ -25,8 +25,10 @@ ProcessGroupPtr join(std::chrono::milliseconds timeout = 20s) {
 }
 
 std::map<std::string, std::string> rank_env(int rank, int world, int port) {
-  return {{"RANK", std::to_string(rank)}, {"WORLD_SIZE", std::to_string(world)},
-          {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)},
+  return {{"RANK", std::to_string(rank)},
+          {"WORLD_SIZE", std::to_string(world)},
+          {"MASTER_ADDR", "127.0.0.1"},
+          {"MASTER_PORT", std::to_string(port)},
           {"OMP_NUM_THREADS", "1"}};
 }
 
@@ -63,7 +65,8 @@ ELIT_TEST_WORKER(peer_dies) {
   try {
     pg->all_reduce(ts, true);
   } catch (const elit::Error& e) {
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const std::string msg = e.what();
     return msg.find("rank 0") != std::string::npos && secs < 15 ? 0 : 10;
   }
@@ -95,8 +98,10 @@ TEST(ProcessGroup, CollectivesAcrossTwoAndThreeRanks) {
   for (int world : {2, 3}) {
     const int port = free_port();
     std::vector<int> pids;
-    for (int r = 0; r < world; ++r) pids.push_back(spawn_worker("collectives", rank_env(r, world, port)));
-    for (int r = 0; r < world; ++r) EXPECT_EQ(wait_for(pids[r], 120), 0) << "rank " << r << " of " << world;
+    for (int r = 0; r < world; ++r)
+      pids.push_back(spawn_worker("collectives", rank_env(r, world, port)));
+    for (int r = 0; r < world; ++r)
+      EXPECT_EQ(wait_for(pids[r], 120), 0) << "rank " << r << " of " << world;
   }
 }
 

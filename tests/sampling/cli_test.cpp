@@ -2,8 +2,8 @@
 // training run folder, and clear one-line errors for bad input.
 #include <gtest/gtest.h>
 
-#include "elit/io/npz.h"
 #include <sys/wait.h>
+#include "elit/io/npz.h"
 
 #include <array>
 #include <cstdio>
