@@ -13,6 +13,7 @@
 #include "elit/train/process_group_communicator.h"
 #include "elit/train/trainer.h"
 #include "support/reference.h"
+#include "support/tiny_training.h"
 #include "support/worker.h"
 
 namespace elit::train {
@@ -24,29 +25,15 @@ using namespace std::chrono_literals;
 // A multi-budget ELIT-SiT of ~40k parameters on 16x16 Fashion-MNIST. cfg_prob 0.5: the model's
 // label dropout drops about half of every batch, and its draws must not depend on the ranks.
 json small_run(const std::string& out, const std::string& name, int64_t steps) {
-  return {{"exp_name", name},
-          {"output_dir", out},
-          {"model", "ELIT-SiT-S/4"},
-          {"model_config",
-           {{"hidden_size", 32}, {"depth", 3}, {"num_heads", 2}, {"dit_decoder_depth", 1}}},
-          {"encoder_depth", 1},
-          {"elit_group_size", 2},
-          {"elit_max_mask_prob", 0.75},
-          {"elit_min_mask_prob", 0.0},
-          {"cfg_prob", 0.5},
-          {"split", "test"},
-          {"resolution", 16},
-          {"batch_size", 8},
-          {"num_workers", 1},
-          {"learning_rate", 2e-3},
-          {"max_train_steps", steps},
-          {"checkpointing_steps", 2},
-          {"sampling_steps", 0},
-          {"seed", 5},
-          {"ema_decay", 0.9},
-          {"warmup_steps", 1},
-          {"weighting", "lognormal"},
-          {"threads", 1}};
+  auto config = elit::testing::tiny_training_config(out, name);
+  config.update({{"cfg_prob", 0.5},
+                 {"num_workers", 1},
+                 {"learning_rate", 2e-3},
+                 {"max_train_steps", steps},
+                 {"checkpointing_steps", 2},
+                 {"seed", 5},
+                 {"warmup_steps", 1}});
+  return config;
 }
 
 // Records every scalar float64 broadcast (the per-update mask level) as this rank received it.

@@ -10,19 +10,13 @@
 #include "elit/io/zip_reader.h"
 #include "elit/runtime/atomic_file.h"
 #include "elit/runtime/error.h"
+#include "support/error_of.h"
 #include "support/reference.h"
 
 namespace elit::io {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const elit::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using elit::testing::error_of;
 
 // An npy file built by hand: any version, descr, order and payload.
 std::string npy_bytes(int major, const std::string& dict, const std::string& payload) {

@@ -8,19 +8,13 @@
 #include "elit/metrics/evaluation.h"
 #include "elit/runtime/error.h"
 #include "metrics/synthetic_images.h"
+#include "support/error_of.h"
 #include "support/reference.h"
 
 namespace elit::metrics {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const elit::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using elit::testing::error_of;
 
 // One small classifier for the suite (trained once, ~seconds).
 const std::string& classifier_file() {

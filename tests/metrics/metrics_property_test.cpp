@@ -9,18 +9,12 @@
 #include "elit/metrics/precision_recall.h"
 #include "elit/metrics/statistics.h"
 #include "elit/runtime/error.h"
+#include "support/error_of.h"
 
 namespace elit::metrics {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const elit::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using elit::testing::error_of;
 
 torch::Tensor random_features(int64_t n, int64_t d, double shift = 0) {
   // Correlated, non-centred features, so covariances are full.

@@ -7,19 +7,13 @@
 #include "elit/metrics/feature_network.h"
 #include "elit/metrics/torchscript_features.h"
 #include "elit/runtime/error.h"
+#include "support/error_of.h"
 #include "support/reference.h"
 
 namespace elit::metrics {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const elit::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using elit::testing::error_of;
 
 struct TinyInception {
   std::string path;

@@ -7,6 +7,7 @@
 #include "elit/models/budget.h"
 #include "elit/runtime/error.h"
 #include "elit/sampling/time_grid.h"
+#include "support/error_of.h"
 
 namespace elit::sampling {
 namespace {
@@ -20,14 +21,7 @@ models::ModelSpec elit_spec(int64_t tokens_per_group) {
   return s;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const elit::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using elit::testing::error_of;
 
 TEST(BudgetSchedule, DefaultIsTheFullBudget) {
   const BudgetSchedule s;

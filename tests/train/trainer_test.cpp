@@ -17,38 +17,14 @@
 #include "elit/runtime/error.h"
 #include "elit/train/checkpoint.h"
 #include "support/reference.h"
+#include "support/tiny_training.h"
 
 namespace elit::train {
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// A ~40k-parameter multi-budget ELIT-SiT on 16x16 Fashion-MNIST (test split: quick to load).
-json tiny_config(const std::string& out, const std::string& name) {
-  return {{"exp_name", name},
-          {"output_dir", out},
-          {"model", "ELIT-SiT-S/4"},
-          {"model_config",
-           {{"hidden_size", 32}, {"depth", 3}, {"num_heads", 2}, {"dit_decoder_depth", 1}}},
-          {"encoder_depth", 1},
-          {"elit_group_size", 2},
-          {"elit_max_mask_prob", 0.75},
-          {"elit_min_mask_prob", 0.0},
-          {"split", "test"},
-          {"resolution", 16},
-          {"batch_size", 8},
-          {"num_workers", 2},
-          {"learning_rate", 1e-3},
-          {"max_train_steps", 6},
-          {"checkpointing_steps", 3},
-          {"sampling_steps", 0},
-          {"seed", 11},
-          {"ema_decay", 0.9},
-          {"warmup_steps", 2},
-          {"weighting", "lognormal"},
-          // One thread: tiny models gain nothing from two, and stay fast on a loaded machine.
-          {"threads", 1}};
-}
+using elit::testing::tiny_training_config;
 
 std::vector<json> step_log(const std::string& run_dir) {
   std::vector<json> out;
@@ -80,11 +56,11 @@ void expect_same_checkpoint(const std::string& a, const std::string& b) {
 TEST(Trainer, ResumedRunIsBitIdentical) {
   const auto out = elit::testing::temp_dir("resume");
   // Uninterrupted: 6 updates.
-  Trainer whole(train_config_from_json(tiny_config(out, "whole")));
+  Trainer whole(train_config_from_json(tiny_training_config(out, "whole")));
   EXPECT_EQ(whole.run().end_step, 6);
 
   // Interrupted (Ctrl-C) after 4 updates, then resumed to 6.
-  auto cfg = tiny_config(out, "split");
+  auto cfg = tiny_training_config(out, "split");
   int steps = 0;
   TrainEvents stop_after_4;
   stop_after_4.should_stop = [&] { return steps == 4; };
@@ -98,7 +74,7 @@ TEST(Trainer, ResumedRunIsBitIdentical) {
   expect_same_checkpoint(out + "/whole/checkpoints/0000003", out + "/split/checkpoints/0000003");
 
   // Killed after update 5 without a checkpoint: resumes from 3 and still ends identical.
-  auto killed = tiny_config(out, "killed");
+  auto killed = tiny_training_config(out, "killed");
   killed["max_train_steps"] = 5;
   killed["checkpointing_steps"] = 3;
   Trainer(train_config_from_json(killed)).run();
@@ -119,7 +95,7 @@ TEST(Trainer, ResumedRunIsBitIdentical) {
 
 TEST(Trainer, CheckpointsAreModelFiles) {
   const auto out = elit::testing::temp_dir("ckpt_files");
-  auto cfg = tiny_config(out, "files");
+  auto cfg = tiny_training_config(out, "files");
   cfg["max_train_steps"] = 3;
   cfg["sampling_steps"] = 3;
   cfg["sampling_images"] = 4;
@@ -146,7 +122,7 @@ TEST(Trainer, CheckpointsAreModelFiles) {
 
 TEST(Trainer, DrawsEveryTrainingBudget) {
   const auto out = elit::testing::temp_dir("budgets");
-  auto cfg = tiny_config(out, "budgets");
+  auto cfg = tiny_training_config(out, "budgets");
   cfg["max_train_steps"] = 40;
   cfg["checkpointing_steps"] = 1000;
   std::set<double> seen;
@@ -158,7 +134,7 @@ TEST(Trainer, DrawsEveryTrainingBudget) {
 
 TEST(Trainer, Bf16AutocastTrainsWithFloat32Weights) {
   const auto out = elit::testing::temp_dir("bf16");
-  auto cfg = tiny_config(out, "bf16");
+  auto cfg = tiny_training_config(out, "bf16");
   cfg["mixed_precision"] = "bf16";
   cfg["max_train_steps"] = 12;
   std::vector<double> losses;
@@ -176,7 +152,7 @@ TEST(Trainer, Bf16AutocastTrainsWithFloat32Weights) {
 
 TEST(Trainer, CorruptCheckpointIsNamed) {
   const auto out = elit::testing::temp_dir("corrupt_ckpt");
-  auto cfg = tiny_config(out, "corrupt");
+  auto cfg = tiny_training_config(out, "corrupt");
   cfg["max_train_steps"] = 1;
   Trainer(train_config_from_json(cfg)).run();
   const auto state = out + "/corrupt/checkpoints/0000001/" + kTrainerStateFile;
@@ -213,7 +189,7 @@ std::string eight_images(const std::string& root) {
 
 TEST(Trainer, OverfitsAHandfulOfImages) {
   const auto out = elit::testing::temp_dir("overfit");
-  auto cfg = tiny_config(out, "overfit");
+  auto cfg = tiny_training_config(out, "overfit");
   cfg["dataset"] = "image_folder";
   cfg["data_dir"] = eight_images(out + "/images");
   cfg["random_flip"] = false;
@@ -241,7 +217,7 @@ TEST(Trainer, OverfitsAHandfulOfImages) {
 
 TEST(Trainer, DivergingRunStopsAndKeepsLastCheckpoint) {
   const auto out = elit::testing::temp_dir("diverge");
-  auto cfg = tiny_config(out, "diverge");
+  auto cfg = tiny_training_config(out, "diverge");
   cfg["max_train_steps"] = 50;
   cfg["checkpointing_steps"] = 1;
   cfg["warmup_steps"] = 0;
