@@ -56,7 +56,7 @@ void bench_forward(const BenchOptions& o) {
   start_command();
   torch::NoGradGuard no_grad;
   const auto dtype = inference_dtype(o.dtype);
-  const std::string dtype_label = dtype == torch::kFloat32 ? "float32" : "bfloat16";
+  const std::string dtype_label = dtype_name(dtype);
   for (const auto& m : bench_models(o)) {
     auto [model, spec, cond] = timed_model(m);
     auto x = torch::randn({m.batch, spec.in_channels, spec.height, spec.width});
@@ -122,7 +122,7 @@ void bench_sample(const BenchOptions& o) {
   start_command();
   torch::NoGradGuard no_grad;
   const auto dtype = inference_dtype(o.dtype);
-  const std::string dtype_label = dtype == torch::kFloat32 ? "float32" : "bfloat16";
+  const std::string dtype_label = dtype_name(dtype);
   for (const auto& m : bench_models(o)) {
     auto [model, spec, cond] = timed_model(m);
     model->to(dtype);
