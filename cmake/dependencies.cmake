@@ -26,3 +26,12 @@ find_path(ELIT_GLOO_HDR gloo/config.h HINTS ${TORCH_INCLUDE_DIRS} ${ELIT_EXTRA_I
 if(ELIT_GLOO_DIR AND ELIT_GLOO_HDR)
   set(ELIT_HAVE_GLOO ON)
 endif()
+
+# NCCL: a CUDA libtorch built with it defines USE_C10D_NCCL for its users, and c10d's header needs
+# nccl.h, which pip wheels keep in site-packages/nvidia/nccl/include next to torch/.
+find_path(ELIT_NCCL_INCLUDE_DIR nccl.h
+  HINTS ${ELIT_EXTRA_INCLUDE_DIRS} ${TORCH_INSTALL_PREFIX}/../nvidia/nccl/include
+        ${TORCH_INSTALL_PREFIX}/../nvidia/cu13/include ${TORCH_INCLUDE_DIRS})
+if(ELIT_NCCL_INCLUDE_DIR)
+  target_include_directories(elit_header_deps SYSTEM INTERFACE ${ELIT_NCCL_INCLUDE_DIR})
+endif()

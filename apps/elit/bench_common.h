@@ -30,6 +30,7 @@ struct BenchOptions {
   std::optional<double> uncond_budget;  // sample: cheap CFG's budget (default 1/T)
   bool matmul_peak = true;              // forward: measure the matmul peak too
   DistributedFlags dist;                // train: --nproc N scaling
+  double ddp_bucket_mb = 4;             // train: gradient bucket size (0: reduce after backward)
   std::string rank_results;             // internal: where rank 0 of --nproc writes its lines
 };
 

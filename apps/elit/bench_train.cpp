@@ -35,6 +35,7 @@ std::vector<json> measure_train(const BenchOptions& o, train::Communicator& comm
     const auto spec = model->spec();
     train::TrainStepOptions so;
     so.precision = train::parse_mixed_precision(m.precision);
+    so.grad_bucket_bytes = static_cast<int64_t>(o.ddp_bucket_mb * (1 << 20));
     train::TrainStep step(model, so, shared);
     const int64_t rows = m.batch / comm.world_size();
     data::Batch batch;
@@ -57,6 +58,7 @@ std::vector<json> measure_train(const BenchOptions& o, train::Communicator& comm
           {"dtype",
            train::to_string(so.precision) == "no" ? "float32" : train::to_string(so.precision)},
           {"processes", comm.world_size()},
+          {"ddp_bucket_mb", o.ddp_bucket_mb},
           {"threads", torch::get_num_threads()},
           {"steps", o.steps},
           {"median_s", median},

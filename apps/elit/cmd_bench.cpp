@@ -56,6 +56,12 @@ void add_bench_command(CLI::App& app) {
       "baseline_images_per_s, speedup, scaling_efficiency = speedup / N",
       train_opts, bench::bench_train);
   train_opts->dist.add_to(*train, /*default_timeout_s=*/300);
+  train
+      ->add_option("--ddp-bucket-mb", train_opts->ddp_bucket_mb,
+                   "with --nproc: gradient all-reduce buckets of this many MB, reduced while "
+                   "backward runs; 0: one all-reduce after backward")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   train->add_option("--rank-results", train_opts->rank_results)->group("");  // internal
   auto sample_opts = std::make_shared<BenchOptions>();
   auto* sample = add_mode(

@@ -128,7 +128,9 @@ void run(const TrainOptions& o, const std::vector<std::string>& extras) {
     return;
   }
   // WORLD_SIZE > 1 (torchrun, srun, --nproc): join the group; else train alone.
-  const auto communicator = train::communicator_from_env(o.dist.timeout());
+  parsed.device = train::rank_device(parsed.device);
+  const auto communicator =
+      train::communicator_from_env(o.dist.timeout(), torch::Device(parsed.device));
   train::Trainer trainer(parsed, communicator, [](const std::string& m) { note(m); });
   Progress bar("train", parsed.max_train_steps, "step");
   bar.set_time_limit(parsed.max_minutes * 60.0);

@@ -8,6 +8,10 @@ bool gloo_available() {
   return false;
 }
 
+bool nccl_available() {
+  return false;
+}
+
 std::shared_ptr<ProcessGroup> ProcessGroup::create(const Environment& env,
                                                    std::chrono::milliseconds, torch::Device) {
   fail("WORLD_SIZE=", env.world_size, " but this build of elit has no c10d Gloo backend ",

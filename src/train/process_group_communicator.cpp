@@ -27,6 +27,10 @@ void ProcessGroupCommunicator::all_reduce_mean(std::vector<torch::Tensor>& tenso
   group_->all_reduce(tensors, /*average=*/true);
 }
 
+std::function<void()> ProcessGroupCommunicator::start_all_reduce_sum(torch::Tensor flat) {
+  return group_->start_all_reduce_sum(std::move(flat));
+}
+
 std::vector<std::string> ProcessGroupCommunicator::all_gather(const std::string& value) {
   // Strings travel as bytes: first every rank's length, then the concatenated bytes.
   const auto lengths =
@@ -49,10 +53,18 @@ void ProcessGroupCommunicator::barrier() {
   group_->barrier();
 }
 
-std::shared_ptr<Communicator> communicator_from_env(std::chrono::milliseconds timeout) {
+std::shared_ptr<Communicator> communicator_from_env(std::chrono::milliseconds timeout,
+                                                    torch::Device device) {
   const auto env = dist::Environment::from_env();
   if (!env.distributed()) return local_communicator();
-  return std::make_shared<ProcessGroupCommunicator>(dist::ProcessGroup::create(env, timeout));
+  return std::make_shared<ProcessGroupCommunicator>(
+      dist::ProcessGroup::create(env, timeout, device));
+}
+
+std::string rank_device(const std::string& configured) {
+  const auto env = dist::Environment::from_env();
+  if (configured != "cuda" || !env.distributed()) return configured;
+  return "cuda:" + std::to_string(env.local_rank);
 }
 
 }  // namespace elit::train

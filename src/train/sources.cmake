@@ -3,6 +3,7 @@ list(APPEND ELIT_SOURCES
   src/train/checkpoint.cpp
   src/train/ema.cpp
   src/train/grad_clip.cpp
+  src/train/gradient_reducer.cpp
   src/train/lr_schedule.cpp
   src/train/mixed_precision.cpp
   src/train/preview.cpp

@@ -150,6 +150,10 @@ const std::vector<ConfigKey>& train_config_keys() {
       key("allow_tf32", false, "bool", "TF32 matmuls on CUDA"),
       key("device", "cpu", "string", "cpu | cuda | cuda:N", false),
       key("threads", 0, "int", "libtorch CPU threads; 0: all cores", false),
+      key("ddp_bucket_mb", 4.0, "float",
+          "distributed: gradient all-reduce bucket size in MB; a bucket is reduced while backward "
+          "still runs; 0: one all-reduce after backward",
+          false),
       // DFM (published, unsupported)
       key("stages_count", 2, "int", "DFM only (unsupported)"),
       key("stage_weights", json::array({0.9, 0.1}), "list", "DFM only (unsupported)"),
@@ -236,6 +240,7 @@ TrainConfig train_config_from_json(const json& in) {
   t.allow_tf32 = c["allow_tf32"];
   t.device = c["device"];
   t.threads = c["threads"].get<int64_t>();
+  t.ddp_bucket_mb = c["ddp_bucket_mb"];
 
   auto positive = [](const char* name, int64_t v) {
     check(v > 0, "training config key '", name, "' must be > 0, got ", v);
@@ -248,6 +253,7 @@ TrainConfig train_config_from_json(const json& in) {
   positive("max_skipped_steps", t.max_skipped_steps);
   check(t.resume_step >= -1, "resume_step must be -1, 0 or a step, got ", t.resume_step);
   check(t.num_workers >= 0 && t.prefetch >= 1, "num_workers must be >= 0 and prefetch >= 1");
+  check(t.ddp_bucket_mb >= 0, "ddp_bucket_mb must be >= 0, got ", t.ddp_bucket_mb);
   check(t.cfg_prob >= 0 && t.cfg_prob <= 1, "cfg_prob must be in [0, 1], got ", t.cfg_prob);
   check(t.ema_decay >= 0 && t.ema_decay <= 1, "ema_decay must be in [0, 1], got ", t.ema_decay);
   check(t.sampling_steps >= 0 && t.sampling_images >= 1,

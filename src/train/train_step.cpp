@@ -36,6 +36,12 @@ TrainStep::TrainStep(models::ModelPtr model, TrainStepOptions options,
       ema_(*model_),
       scaler_(options.precision == Precision::kFloat16) {
   options_.lr.validate();
+  check(options_.grad_bucket_bytes >= 0, "gradient bucket size must be >= 0, got ",
+        options_.grad_bucket_bytes);
+  if (comm_->world_size() > 1 && options_.grad_bucket_bytes > 0) {
+    reducer_ = std::make_unique<GradientReducer>(optimizer_.parameters(), comm_,
+                                                 options_.grad_bucket_bytes);
+  }
 }
 
 std::vector<torch::Tensor> TrainStep::parameters() const {
@@ -54,7 +60,8 @@ double TrainStep::accumulate(const std::vector<data::Batch>& micro_batches,
                              std::optional<double> budget) {
   const auto n = static_cast<double>(micro_batches.size());
   double loss_sum = 0;
-  for (const auto& batch : micro_batches) {
+  for (size_t i = 0; i < micro_batches.size(); ++i) {
+    const auto& batch = micro_batches[i];
     const auto x0 = batch.x.to(options_.device, torch::kFloat32);
     // Randomness is drawn for the global batch (the same generator state on every rank) and each
     // rank keeps its rows, so an example's time, noise and label drops do not depend on the
@@ -85,6 +92,8 @@ double TrainStep::accumulate(const std::vector<data::Batch>& micro_batches,
       loss = objective.loss(*model_, x0, noise, t, condition, budget).mean();
     }
     // Accumulated gradients average the micro-batches (accelerate divides the loss likewise).
+    // The last backward of the update all-reduces gradient buckets as they fill.
+    if (reducer_ && i + 1 == micro_batches.size()) reducer_->arm();
     scaler_.scale_loss(loss / n).backward();
     loss_sum += loss.item<double>();
   }
@@ -101,10 +110,14 @@ StepResult TrainStep::run(const std::vector<data::Batch>& micro_batches,
   std::vector<torch::Tensor> reduce = {
       torch::tensor(accumulate(micro_batches, budget), torch::kFloat64)};
   const auto params = parameters();
-  for (const auto& p : params) {
-    if (p.grad().defined()) reduce.push_back(p.grad());
+  if (reducer_) {
+    reducer_->finish();  // gradients: already started during backward
+  } else {
+    for (const auto& p : params) {
+      if (p.grad().defined()) reduce.push_back(p.grad());
+    }
   }
-  comm_->all_reduce_mean(reduce);  // the loss (for the log and the skip decision) and gradients
+  comm_->all_reduce_mean(reduce);  // the loss (for the log and the skip decision) [and gradients]
   r.loss = reduce[0].item<double>();
   scaler_.unscale(params);
   r.grad_norm = clip_grad_norm(params, options_.max_grad_norm);

@@ -121,6 +121,7 @@ Trainer::Trainer(TrainConfig config, std::shared_ptr<Communicator> communicator,
   o.precision = parse_mixed_precision(config_.mixed_precision);
   o.device = device;
   o.legacy_label_dropout = config_.legacy ? config_.cfg_prob : 0.0;
+  o.grad_bucket_bytes = static_cast<int64_t>(config_.ddp_bucket_mb * (1 << 20));
   if (device.is_cuda() && config_.allow_tf32) at::globalContext().setAllowTF32CuBLAS(true);
   step_ = std::make_unique<TrainStep>(model, o, comm_);
 

@@ -105,8 +105,14 @@ std::vector<json> logged(const std::string& run_dir, const char* key) {
 
 TEST(DistributedTraining, TwoRanksGiveTheWeightsOfOneProcess) {
   const auto out = elit::testing::temp_dir("dist_train_equal");
-  run_two_ranks(small_run(out, "two", 4), out, /*record=*/true);
-  Trainer(train_config_from_json(small_run(out, "one", 4))).run();
+  // 20 kB gradient buckets: several all-reduces start while backward runs; 2 micro-batches per
+  // update, so the overlapped reduction must include the first one's gradients.
+  auto two = small_run(out, "two", 4);
+  two.update({{"ddp_bucket_mb", 0.02}, {"gradient_accumulation_steps", 2}});
+  run_two_ranks(two, out, /*record=*/true);
+  auto one = small_run(out, "one", 4);
+  one["gradient_accumulation_steps"] = 2;
+  Trainer(train_config_from_json(one)).run();
 
   // The update of W ranks is the update of one process with the same global batch.
   expect_close_checkpoints(out + "/one/checkpoints/0000004",
@@ -129,6 +135,15 @@ TEST(DistributedTraining, TwoRanksGiveTheWeightsOfOneProcess) {
   EXPECT_GT(std::set<double>(levels0.begin(), levels0.end()).size(), 1u)
       << "expected several mask levels in 4 updates (seed 5): " << levels0.dump();
   EXPECT_EQ(logged(out + "/rank0/two", "budget"), logged(out + "/one", "budget"));
+}
+
+TEST(DistributedTraining, AllReduceAfterBackwardGivesTheSameWeights) {
+  const auto out = elit::testing::temp_dir("dist_train_after_backward");
+  auto two = small_run(out, "two", 2);
+  two["ddp_bucket_mb"] = 0;  // no overlap: one bucketed all-reduce after backward
+  run_two_ranks(two, out, /*record=*/false);
+  Trainer(train_config_from_json(small_run(out, "one", 2))).run();
+  expect_close_checkpoints(out + "/one/checkpoints/0000002", out + "/two/checkpoints/0000002");
 }
 
 TEST(DistributedTraining, TwoRankCheckpointResumesInOneProcess) {

@@ -1,6 +1,7 @@
 list(APPEND ELIT_FAST_TEST_SOURCES
   train/budget_draw_test.cpp
   train/checkpoint_test.cpp
+  train/gradient_reducer_test.cpp
   train/mixed_precision_test.cpp
   train/optimizer_test.cpp
   train/train_config_test.cpp

@@ -19,6 +19,7 @@ class ProcessGroupCommunicator : public Communicator {
   // Bucketed (dist::ProcessGroup's 25 MB buckets, reduced concurrently), then divided by the
   // world size.
   void all_reduce_mean(std::vector<torch::Tensor>& tensors) override;
+  std::function<void()> start_all_reduce_sum(torch::Tensor flat) override;
   std::vector<std::string> all_gather(const std::string& value) override;
   void barrier() override;
   dist::ProcessGroup& group() { return *group_; }
@@ -29,7 +30,13 @@ class ProcessGroupCommunicator : public Communicator {
 
 // The environment's communicator: a ProcessGroupCommunicator when dist::Environment::from_env()
 // says WORLD_SIZE > 1 (every collective then fails with a clear elit::Error after `timeout`
-// instead of hanging), else a LocalCommunicator.
-std::shared_ptr<Communicator> communicator_from_env(std::chrono::milliseconds timeout);
+// instead of hanging), else a LocalCommunicator. `device` picks the backend: Gloo for CPU,
+// NCCL for CUDA.
+std::shared_ptr<Communicator> communicator_from_env(std::chrono::milliseconds timeout,
+                                                    torch::Device device = torch::kCPU);
+
+// The device of this rank: a configured "cuda" without an index becomes cuda:LOCAL_RANK when the
+// environment says this process is one of several, so ranks on one host use one GPU each.
+std::string rank_device(const std::string& configured);
 
 }  // namespace elit::train

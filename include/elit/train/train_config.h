@@ -54,6 +54,7 @@ struct TrainConfig {
   std::string mixed_precision, device;
   int64_t threads = 0;
   bool allow_tf32 = false;
+  double ddp_bucket_mb = 4;
 
   nlohmann::json resolved;  // every key with its value (defaults filled in)
 };

@@ -13,6 +13,7 @@
 #include "elit/train/adamw.h"
 #include "elit/train/communicator.h"
 #include "elit/train/ema.h"
+#include "elit/train/gradient_reducer.h"
 #include "elit/train/lr_schedule.h"
 #include "elit/train/mixed_precision.h"
 
@@ -29,6 +30,9 @@ struct TrainStepOptions {
   // Published legacy mode: the trainer replaces labels by the null class with this probability
   // (on top of the model's own class_dropout_prob). 0: labels go to the model unchanged.
   double legacy_label_dropout = 0.0;
+  // With several ranks: gradients are averaged in buckets of this size while backward runs
+  // (GradientReducer); 0: one bucketed all-reduce after backward.
+  int64_t grad_bucket_bytes = 4 << 20;
 };
 
 struct StepResult {
@@ -74,6 +78,7 @@ class TrainStep {
   AdamW optimizer_;
   EMA ema_;
   LossScaler scaler_;
+  std::unique_ptr<GradientReducer> reducer_;  // several ranks and grad_bucket_bytes > 0
 };
 
 }  // namespace elit::train
