@@ -1,8 +1,10 @@
 #include "elit/models/attention.h"
 
+#include <torch/csrc/autograd/grad_mode.h>
 #include <torch/version.h>
 
 #include "elit/models/batched_matmul.h"
+#include "elit/models/flat_linear.h"
 
 #include <cmath>
 
@@ -12,6 +14,15 @@ namespace nn = torch::nn;
 
 torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
                                            const torch::Tensor& v) {
+  // bfloat16 inference on the CPU: the whole core in float32. Casting q, k and v (and the
+  // output) moves 4x fewer values than casting the scores to float32 for the softmax and back,
+  // which libtorch 1.13 does slowly, and the products take the float32 BLAS path.
+  if (q.scalar_type() == torch::kBFloat16 && q.device().is_cpu() &&
+      !torch::GradMode::is_enabled()) {
+    return scaled_dot_product_attention(q.to(torch::kFloat32), k.to(torch::kFloat32),
+                                        v.to(torch::kFloat32))
+        .to(q.scalar_type());
+  }
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   // Flatten the (broadcast) leading dims into one batch of contiguous matrices: batched GEMMs on
   // a transposed, strided key view fall off the BLAS fast path in libtorch 1.x (measured ~30x
@@ -29,7 +40,9 @@ torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::
   auto scores = batched_matmul(q3, kt3);  // [batch, Nq, Nk]
   const bool low_precision =
       scores.scalar_type() == torch::kBFloat16 || scores.scalar_type() == torch::kFloat16;
-  auto weights = low_precision ? scores.softmax(-1, torch::kFloat32).to(scores.scalar_type())
+  // Reduced precision: float32 softmax (a cast first: libtorch 1.13's mixed-dtype softmax is
+  // several times slower than the cast plus the float32 kernel).
+  auto weights = low_precision ? scores.to(torch::kFloat32).softmax(-1).to(scores.scalar_type())
                                : scores.softmax(-1);
   auto out = batched_matmul(weights, v3);  // [batch, Nq, d]
   auto sizes = lead;
@@ -69,14 +82,15 @@ SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_nor
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
   const int64_t B = x.size(0), N = x.size(1), D = x.size(2);
   // [B, N, 3D] -> [B, N, 3, H, d] -> [3, B, H, N, d]
-  auto qkv_heads = qkv(x).view({B, N, 3, num_heads, D / num_heads}).permute({2, 0, 3, 1, 4});
+  auto qkv_heads =
+      flat_linear(qkv, x).view({B, N, 3, num_heads, D / num_heads}).permute({2, 0, 3, 1, 4});
   auto q = qkv_heads[0], k = qkv_heads[1], v = qkv_heads[2];
   if (q_norm) {
     q = q_norm(q);
     k = k_norm(k);
   }
   auto out = scaled_dot_product_attention(q, k, v);  // [B, H, N, d]
-  return proj(out.transpose(1, 2).reshape({B, N, D}));
+  return flat_linear(proj, out.transpose(1, 2).reshape({B, N, D}));
 }
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : dim(dim), eps(eps) {
@@ -100,14 +114,14 @@ CrossAttentionImpl::CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_
 }
 
 torch::Tensor CrossAttentionImpl::project_queries(const torch::Tensor& q_in) {
-  return split_heads(q_norm(q_proj(q_in)), num_heads);
+  return split_heads(q_norm(flat_linear(q_proj, q_in)), num_heads);
 }
 
 torch::Tensor CrossAttentionImpl::attend(const torch::Tensor& queries, const torch::Tensor& kv_in) {
-  auto kv = kv_proj(kv_in).chunk(2, -1);
+  auto kv = flat_linear(kv_proj, kv_in).chunk(2, -1);
   auto k = split_heads(k_norm(kv[0]), num_heads);
   auto v = split_heads(kv[1], num_heads);
-  return proj(merge_heads(scaled_dot_product_attention(queries, k, v)));
+  return flat_linear(proj, merge_heads(scaled_dot_product_attention(queries, k, v)));
 }
 
 torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& q_in, const torch::Tensor& kv_in) {

@@ -84,9 +84,8 @@ torch::Tensor ReadLayerImpl::forward(const torch::Tensor& queries, const torch::
   auto ff = read_ff[0]->as<Mlp>();
   // The queries are identical in every group and sample: project them once ([H, T, d]).
   auto q = attn->project_queries(queries);
-  auto latents =
-      queries + per_sample(m[2], patches) * attn->attend(q, norm_modulate(patches, m[0], m[1]));
-  return latents + per_sample(m[5], latents) * ff->forward(norm_modulate(latents, m[3], m[4]));
+  auto latents = gated_residual(queries, m[2], attn->attend(q, norm_modulate(patches, m[0], m[1])));
+  return gated_residual(latents, m[5], ff->forward(norm_modulate(latents, m[3], m[4])));
 }
 
 ReadImpl::ReadImpl(int64_t hidden_size, int64_t num_heads, int64_t group_size, int64_t latent_rows,

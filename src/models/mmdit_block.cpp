@@ -116,9 +116,9 @@ torch::Tensor DismantledBlockImpl::post_attention(const StreamPre& pre, const to
                                                   const torch::Tensor& a2) {
   check(!pre_only, "post_attention called on a pre_only block");
   const auto& m = pre.mods;
-  auto x = pre.x + per_sample(m[2], pre.x) * attn->post_attention(a);
-  if (attn2) x = x + per_sample(m[8], x) * attn2->post_attention(a2);
-  return x + per_sample(m[5], x) * mlp(norm_modulate(x, m[3], m[4]));
+  auto x = gated_residual(pre.x, m[2], attn->post_attention(a));
+  if (attn2) x = gated_residual(x, m[8], attn2->post_attention(a2));
+  return gated_residual(x, m[5], mlp(norm_modulate(x, m[3], m[4])));
 }
 
 JointBlockImpl::JointBlockImpl(int64_t hidden_size, int64_t num_heads, double mlp_ratio,

@@ -1,7 +1,10 @@
 #include "elit/models/sit_block.h"
 
+#include <torch/csrc/autograd/grad_mode.h>
 #include <torch/nn/functional/normalization.h>
 #include <torch/nn/modules/activation.h>
+
+#include "elit/models/flat_linear.h"
 
 namespace elit::models {
 
@@ -17,12 +20,27 @@ torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& like) {
 
 torch::Tensor norm_modulate(const torch::Tensor& x, const torch::Tensor& shift,
                             const torch::Tensor& scale) {
+  // libtorch 1.13's bfloat16 LayerNorm on the CPU is ~10x slower than casting to float32 and
+  // back (and less accurate): inference with bfloat16 weights normalises in float32.
+  if (x.scalar_type() == torch::kBFloat16 && x.device().is_cpu() &&
+      !torch::GradMode::is_enabled()) {
+    return norm_modulate(x.to(torch::kFloat32), shift.to(torch::kFloat32),
+                         scale.to(torch::kFloat32))
+        .to(x.scalar_type());
+  }
   auto normed = F::layer_norm(x, F::LayerNormFuncOptions({x.size(-1)}).eps(1e-6));
-  return normed * (1 + per_sample(scale, x)) + per_sample(shift, x);
+  // normed * (1 + scale) + shift in one pass; without autograd into normed itself.
+  const auto shift_b = per_sample(shift, x), scale_b = 1 + per_sample(scale, x);
+  if (torch::GradMode::is_enabled()) return torch::addcmul(shift_b, normed, scale_b);
+  return torch::addcmul_out(normed, shift_b, normed, scale_b);
 }
 
-SiTBlockImpl::SiTBlockImpl(int64_t hidden_size, int64_t num_heads, double mlp_ratio,
-                           bool qk_norm) {
+torch::Tensor gated_residual(const torch::Tensor& x, const torch::Tensor& gate,
+                             const torch::Tensor& y) {
+  return torch::addcmul(x, per_sample(gate, y), y);
+}
+
+SiTBlockImpl::SiTBlockImpl(int64_t hidden_size, int64_t num_heads, double mlp_ratio, bool qk_norm) {
   attn = register_module("attn", SelfAttention(hidden_size, num_heads, qk_norm));
   const auto mlp_hidden = static_cast<int64_t>(static_cast<double>(hidden_size) * mlp_ratio);
   mlp = register_module("mlp", Mlp(hidden_size, mlp_hidden, hidden_size));
@@ -33,20 +51,20 @@ SiTBlockImpl::SiTBlockImpl(int64_t hidden_size, int64_t num_heads, double mlp_ra
 torch::Tensor SiTBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& c) {
   // shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp: each [B, D]
   auto m = adaLN_modulation->forward(c).chunk(6, -1);
-  auto h = x + per_sample(m[2], x) * attn(norm_modulate(x, m[0], m[1]));
-  return h + per_sample(m[5], h) * mlp(norm_modulate(h, m[3], m[4]));
+  auto h = gated_residual(x, m[2], attn(norm_modulate(x, m[0], m[1])));
+  return gated_residual(h, m[5], mlp(norm_modulate(h, m[3], m[4])));
 }
 
 FinalLayerImpl::FinalLayerImpl(int64_t hidden_size, int64_t patch_size, int64_t out_channels) {
-  linear = register_module("linear",
-                           nn::Linear(hidden_size, patch_size * patch_size * out_channels));
+  linear =
+      register_module("linear", nn::Linear(hidden_size, patch_size * patch_size * out_channels));
   adaLN_modulation = register_module(
       "adaLN_modulation", nn::Sequential(nn::SiLU(), nn::Linear(hidden_size, 2 * hidden_size)));
 }
 
 torch::Tensor FinalLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& c) {
   auto m = adaLN_modulation->forward(c).chunk(2, -1);  // shift, scale
-  return linear(norm_modulate(x, m[0], m[1]));
+  return flat_linear(linear, norm_modulate(x, m[0], m[1]));
 }
 
 }  // namespace elit::models

@@ -15,6 +15,11 @@ namespace elit::models {
 torch::Tensor norm_modulate(const torch::Tensor& x, const torch::Tensor& shift,
                             const torch::Tensor& scale);
 
+// x + gate * y, gate [B, D] broadcast over the token dims of y, in one pass (DiT's gated
+// residual).
+torch::Tensor gated_residual(const torch::Tensor& x, const torch::Tensor& gate,
+                             const torch::Tensor& y);
+
 // Broadcasts a per-sample vector [B, D] over the token dims of x: [B, ..., D] -> [B, 1.., D].
 torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& like);
 

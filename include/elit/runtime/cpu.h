@@ -17,7 +17,12 @@ int available_cores();
 // - libgomp's idle worker threads spin instead of sleeping; when anything else competes for the
 //   cores, two threads then run 10-40x slower than one (measured). OMP_WAIT_POLICY defaults to
 //   PASSIVE unless the user set it.
+// It also calls keep_freed_memory().
 void ensure_fast_cpu_runtime(int argc, char** argv);
+
+// Tunes glibc malloc so that freed activation tensors (up to 32 MB each) stay in the process for
+// the next forward instead of going back to the kernel and being page-faulted in again.
+void keep_freed_memory();
 
 // The BLAS core OpenBLAS runs with ("SkylakeX", ...), or "" when the BLAS is not OpenBLAS.
 std::string blas_core_name();
