@@ -106,19 +106,19 @@ std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   if (kind == OpKind::none) return nullptr;
   auto ctx = std::make_unique<ConvContext>();
   ctx->counted = counter->depth == 0;
-  ++counter->depth;
-  if (!ctx->counted) return ctx;
-  if (kind == OpKind::conv) {
+  if (ctx->counted && kind == OpKind::conv) {
     const auto in = fn.inputs();
     const auto x = in.size() > 0 ? shape_of(in[0]) : std::vector<int64_t>{};
     const auto w = in.size() > 1 ? shape_of(in[1]) : std::vector<int64_t>{};
     ctx->transposed = is_transposed(fn);
     ctx->per_element = w.size() >= 2 ? 2 * product(w, 1) : 0;
     ctx->input_elements = product(x);
-  } else {
+  } else if (ctx->counted) {
     counter->add(fn.name(), product_flops(kind, fn.inputs()));
     ctx->per_element = -1;  // not a convolution
   }
+  // Entered only once nothing above threw (a throwing start gets no on_end).
+  ++counter->depth;
   return ctx;
 }
 

@@ -5,6 +5,7 @@
 
 #include "elit/models/batched_matmul.h"
 #include "elit/models/flat_linear.h"
+#include "elit/models/strided_attention.h"
 
 #include <cmath>
 
@@ -23,6 +24,7 @@ torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::
                                         v.to(torch::kFloat32))
         .to(q.scalar_type());
   }
+  if (strided_attention_applies(q, k, v)) return strided_attention(q, k, v);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   // Flatten the (broadcast) leading dims into one batch of contiguous matrices: batched GEMMs on
   // a transposed, strided key view fall off the BLAS fast path in libtorch 1.x (measured ~30x

@@ -1,43 +1,20 @@
 #include "elit/models/batched_matmul.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
-#include <dlfcn.h>
 #include <torch/csrc/autograd/custom_function.h>
-#include <torch/version.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <string>
 
+#include "cpu_blas.h"
 #include "elit/runtime/error.h"
-
-// libtorch 2.4 replaced the per-device autocast queries with device-type arguments.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-#define ELIT_CPU_AUTOCAST_ENABLED() at::autocast::is_autocast_enabled(at::kCPU)
-#else
-#define ELIT_CPU_AUTOCAST_ENABLED() at::autocast::is_cpu_enabled()
-#endif
 
 namespace elit::models {
 
 namespace {
-
-// The Fortran BLAS libtorch itself loaded (OpenBLAS on Debian), looked up at run time so that
-// nothing beyond libtorch is linked; null where the BLAS is hidden inside libtorch (the MKL of
-// the PyTorch wheels), and then torch::bmm does the work.
-template <typename T>
-using GemmFn = void (*)(const char*, const char*, const int*, const int*, const int*, const T*,
-                        const T*, const int*, const T*, const int*, const T*, T*, const int*);
-
-template <typename T>
-GemmFn<T> blas_gemm() {
-  static const auto fn = reinterpret_cast<GemmFn<T>>(
-      dlsym(RTLD_DEFAULT, std::is_same_v<T, float> ? "sgemm_" : "dgemm_"));
-  return fn;
-}
 
 // How a [rows, cols] matrix view is laid out for a column-major BLAS: 'N' with leading dimension
 // stride(-2) when rows are contiguous, 'T' with stride(-1) when columns are, or not at all.
@@ -96,16 +73,6 @@ bool fits_blas_ints(const torch::Tensor& a, const torch::Tensor& b) {
     }
   }
   return true;
-}
-
-bool has_blas(torch::ScalarType type) {
-  // ELIT_BATCHED_MATMUL=torch: always torch::bmm (for A/B benchmarks).
-  static const bool forced_torch = [] {
-    const char* v = std::getenv("ELIT_BATCHED_MATMUL");
-    return v && std::string(v) == "torch";
-  }();
-  if (forced_torch) return false;
-  return type == torch::kFloat32 ? blas_gemm<float>() != nullptr : blas_gemm<double>() != nullptr;
 }
 
 torch::Tensor cpu_matmul(const torch::Tensor& a, const torch::Tensor& b) {

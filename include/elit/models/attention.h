@@ -10,7 +10,7 @@ namespace elit::models {
 
 // softmax(q k^T / sqrt(d)) v over the last two dims; leading dims broadcast.
 // q: [..., Nq, d], k, v: [..., Nk, d] -> [..., Nq, d]. The softmax runs in float32 for reduced
-// precision inputs.
+// precision inputs. The result may be a non-contiguous view (strided_attention.h).
 torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
                                            const torch::Tensor& v);
 
