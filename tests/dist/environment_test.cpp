@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 
+#include "elit/dist/process_group.h"
 #include "elit/runtime/error.h"
+#include "elit/train/process_group_communicator.h"
 
 namespace elit::dist {
 namespace {
@@ -69,6 +72,28 @@ TEST(DistEnvironment, MalformedValuesNameTheVariable) {
                   msg.find("MASTER_PORT") != std::string::npos)
           << msg;
     }
+  }
+}
+
+TEST(DistEnvironment, CudaRanksTakeTheirLocalGpu) {
+  {
+    EnvGuard env({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}});
+    EXPECT_EQ(train::rank_device("cuda"), "cuda:1");
+    EXPECT_EQ(train::rank_device("cuda:0"), "cuda:0");  // an explicit index is kept
+    EXPECT_EQ(train::rank_device("cpu"), "cpu");
+  }
+  EnvGuard alone({});
+  EXPECT_EQ(train::rank_device("cuda"), "cuda");
+}
+
+TEST(DistEnvironment, CudaWithoutNcclIsAClearError) {
+  if (nccl_available()) GTEST_SKIP() << "this build has NCCL";
+  EnvGuard env({{"RANK", "0"}, {"WORLD_SIZE", "2"}});
+  try {
+    ProcessGroup::create(Environment::from_env(), std::chrono::seconds(1), torch::Device("cuda:0"));
+    FAIL() << "expected an error";
+  } catch (const elit::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("NCCL"), std::string::npos) << e.what();
   }
 }
 
