@@ -1,6 +1,5 @@
 #include "elit/models/batched_matmul.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -30,9 +29,8 @@ BlasOperand blas_operand(const torch::Tensor& t) {
   return {};
 }
 
-// One BLAS call per matrix, the matrices spread over the intra-op threads (an OpenMP BLAS runs
-// single-threaded inside a parallel region); a short batch of big matrices leaves the threads to
-// the BLAS instead. Row-major C = A B is computed as column-major C^T = B^T A^T.
+// One BLAS call per matrix (for_each_matrix). Row-major C = A B is computed as column-major
+// C^T = B^T A^T.
 template <typename T>
 void blas_matmul(GemmFn<T> gemm, torch::Tensor a, torch::Tensor b, torch::Tensor& c) {
   auto op_a = blas_operand(a), op_b = blas_operand(b);
@@ -52,17 +50,10 @@ void blas_matmul(GemmFn<T> gemm, torch::Tensor a, torch::Tensor b, torch::Tensor
   const T* B = b.data_ptr<T>();
   T* C = c.data_ptr<T>();
   const int64_t sa = a.stride(0), sb = b.stride(0), sc = m * n;
-  auto run = [&](int64_t begin, int64_t end) {
-    for (int64_t s = begin; s < end; ++s) {
-      gemm(&op_b.trans, &op_a.trans, &in, &im, &ik, &one, B + s * sb, &ldb, A + s * sa, &lda, &zero,
-           C + s * sc, &ldc);
-    }
-  };
-  if (batch >= 2 * at::get_num_threads()) {
-    at::parallel_for(0, batch, 1, run);
-  } else {
-    run(0, batch);
-  }
+  for_each_matrix(batch, [&](int64_t s) {
+    gemm(&op_b.trans, &op_a.trans, &in, &im, &ik, &one, B + s * sb, &ldb, A + s * sa, &lda, &zero,
+         C + s * sc, &ldc);
+  });
 }
 
 bool fits_blas_ints(const torch::Tensor& a, const torch::Tensor& b) {

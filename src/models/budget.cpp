@@ -18,8 +18,8 @@ int64_t keep_from_budget(double budget, int64_t tokens_per_group, int64_t total_
         ": must be a fraction in (0, 1] or a latent count in (1, ", total_tokens, "]");
   double mask_prob;
   if (budget > 1) {
-    check(budget <= static_cast<double>(total_tokens), "invalid budget ", budget, ": the model has ",
-          total_tokens, " latents");
+    check(budget <= static_cast<double>(total_tokens), "invalid budget ", budget,
+          ": the model has ", total_tokens, " latents");
     check(budget == std::floor(budget), "invalid budget ", budget,
           ": a budget above 1 is a latent count and must be an integer");
     mask_prob = 1.0 - budget / static_cast<double>(total_tokens);
@@ -74,7 +74,8 @@ double BudgetSampler::next() {
   const uint64_t n = levels_.size();
   const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   uint64_t r;
-  do r = rng_(); while (r >= limit);
+  do r = rng_();
+  while (r >= limit);
   return levels_[r % n];
 }
 

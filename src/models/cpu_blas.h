@@ -3,6 +3,7 @@
 // strided_attention.cpp). Null where the BLAS is hidden inside libtorch (the MKL of the PyTorch
 // wheels); the callers then use libtorch's own operators. Private to src/models.
 #pragma once
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <dlfcn.h>
 #include <torch/types.h>
@@ -43,6 +44,21 @@ inline bool has_blas(torch::ScalarType type) {
   if (type == torch::kFloat32) return blas_gemm<float>() != nullptr;
   if (type == torch::kFloat64) return blas_gemm<double>() != nullptr;
   return false;
+}
+
+// call(i) for i in [0, count): one BLAS call per matrix, spread over the intra-op threads when
+// there are many matrices (a BLAS runs single-threaded inside a parallel region); a short batch of
+// big matrices leaves the threads to the BLAS instead.
+template <typename Call>
+void for_each_matrix(int64_t count, Call call) {
+  auto run = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) call(i);
+  };
+  if (count >= 2 * at::get_num_threads()) {
+    at::parallel_for(0, count, 1, run);
+  } else {
+    run(0, count);
+  }
 }
 
 }  // namespace elit::models

@@ -12,10 +12,11 @@ namespace nn = torch::nn;
 SiTImpl::SiTImpl(SiTConfig config) : config_(std::move(config)) {
   config_.validate();
   const auto& c = config_;
-  x_embedder = register_module("x_embedder", PatchEmbed(c.in_channels, c.hidden_size, c.patch_size));
+  x_embedder =
+      register_module("x_embedder", PatchEmbed(c.in_channels, c.hidden_size, c.patch_size));
   t_embedder = register_module("t_embedder", TimestepEmbedder(c.hidden_size));
-  y_embedder =
-      register_module("y_embedder", LabelEmbedder(c.num_classes, c.hidden_size, c.class_dropout_prob));
+  y_embedder = register_module("y_embedder",
+                               LabelEmbedder(c.num_classes, c.hidden_size, c.class_dropout_prob));
   // Published: a frozen nn.Parameter filled from numpy in float64, stored as float32.
   pos_embed = register_buffer(
       "pos_embed",
@@ -24,7 +25,8 @@ SiTImpl::SiTImpl(SiTConfig config) : config_(std::move(config)) {
   for (int64_t i = 0; i < c.depth; ++i) {
     blocks->push_back(SiTBlock(c.hidden_size, c.num_heads, c.mlp_ratio, c.qk_norm));
   }
-  final_layer = register_module("final_layer", FinalLayer(c.hidden_size, c.patch_size, c.in_channels));
+  final_layer =
+      register_module("final_layer", FinalLayer(c.hidden_size, c.patch_size, c.in_channels));
   initialize_weights();
   if (c.enable_elit) {
     input_token_editor = register_module(
@@ -82,7 +84,9 @@ ModelSpec SiTImpl::spec() const {
   return s;
 }
 
-nlohmann::json SiTImpl::config_json() const { return sit_config_to_json(config_); }
+nlohmann::json SiTImpl::config_json() const {
+  return sit_config_to_json(config_);
+}
 
 torch::Tensor SiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
                                const Condition& condition, std::optional<double> budget) {
@@ -127,7 +131,7 @@ torch::Tensor SiTImpl::forward_keep(const torch::Tensor& x, const torch::Tensor&
         ", ", cfg.input_size, "], got ", x.sizes());
   check(t.dim() == 1 && t.size(0) == x.size(0), "t must be [", x.size(0), "], got ", t.sizes());
   check(y.dim() == 1 && y.size(0) == x.size(0), "y must be [", x.size(0), "], got ", y.sizes());
-  auto h = x_embedder(x) + pos_embed;                  // [B, N, D]
+  auto h = x_embedder(x) + pos_embed;                     // [B, N, D]
   auto c = t_embedder(t) + y_embedder(y, is_training());  // [B, D]
   if (!cfg.enable_elit) {
     h = run_blocks(h, c, 0, cfg.depth);

@@ -15,9 +15,10 @@ struct Size {
 // Published sizes (models/sit.py, models/sit_elit.py). ELIT variants keep the SiT sizes and add
 // dit_decoder_depth spatial blocks after Write (2 for S/B, 4 for L/XL).
 const std::map<std::string, Size>& sizes() {
-  static const std::map<std::string, Size> table = {
-      {"S", {12, 384, 6, 2}}, {"B", {12, 768, 12, 2}},
-      {"L", {24, 1024, 16, 4}}, {"XL", {28, 1152, 16, 4}}};
+  static const std::map<std::string, Size> table = {{"S", {12, 384, 6, 2}},
+                                                    {"B", {12, 768, 12, 2}},
+                                                    {"L", {24, 1024, 16, 4}},
+                                                    {"XL", {28, 1152, 16, 4}}};
   return table;
 }
 
@@ -56,7 +57,8 @@ void SiTConfig::validate() const {
 
 SiTConfig named_sit_config(const std::string& name) {
   const bool elit = name.rfind("ELIT-SiT-", 0) == 0;
-  const std::string rest = elit ? name.substr(9) : (name.rfind("SiT-", 0) == 0 ? name.substr(4) : "");
+  const std::string rest =
+      elit ? name.substr(9) : (name.rfind("SiT-", 0) == 0 ? name.substr(4) : "");
   const auto slash = rest.find('/');
   const std::string size = slash == std::string::npos ? "" : rest.substr(0, slash);
   const std::string patch = slash == std::string::npos ? "" : rest.substr(slash + 1);
@@ -96,19 +98,37 @@ bool is_named_sit_model(const std::string& name) {
 
 SiTConfig sit_config_from_json(const nlohmann::json& j, SiTConfig c) {
   check(j.is_object(), "model config must be an object, got ", j.dump());
-  check(!j.contains("family") || j["family"] == "sit", "not a SiT config: family ", j.value("family", nlohmann::json()).dump());
+  check(!j.contains("family") || j["family"] == "sit", "not a SiT config: family ",
+        j.value("family", nlohmann::json()).dump());
   // A named model first, so that explicit keys override its sizes.
   if (j.contains("model") && !j["model"].is_null()) {
     const auto name = j["model"].get<std::string>();
     if (is_named_sit_model(name)) c = named_sit_config(name);
     c.model = name;
   }
-  static const std::set<std::string> known = {
-      "model", "input_size", "patch_size", "in_channels", "hidden_size", "depth", "num_heads",
-      "mlp_ratio", "encoder_depth", "dit_decoder_depth", "group_size", "qk_norm",
-      "num_classes", "class_dropout_prob", "elit_max_mask_prob", "elit_min_mask_prob",
-      "enable_elit", "elit_read_depth", "elit_write_depth", "latent_pos_embed_rows",
-      "decoder_hidden_size", "elit", "family"};
+  static const std::set<std::string> known = {"model",
+                                              "input_size",
+                                              "patch_size",
+                                              "in_channels",
+                                              "hidden_size",
+                                              "depth",
+                                              "num_heads",
+                                              "mlp_ratio",
+                                              "encoder_depth",
+                                              "dit_decoder_depth",
+                                              "group_size",
+                                              "qk_norm",
+                                              "num_classes",
+                                              "class_dropout_prob",
+                                              "elit_max_mask_prob",
+                                              "elit_min_mask_prob",
+                                              "enable_elit",
+                                              "elit_read_depth",
+                                              "elit_write_depth",
+                                              "latent_pos_embed_rows",
+                                              "decoder_hidden_size",
+                                              "elit",
+                                              "family"};
   for (const auto& [key, value] : j.items()) {
     check(known.count(key) > 0, "unknown model config key '", key, "'");
   }
@@ -162,8 +182,8 @@ SiTConfig sit_config_from_json(const nlohmann::json& j, SiTConfig c) {
   if (j.contains("decoder_hidden_size")) {
     int64_t d = 0;
     get_int("decoder_hidden_size", d);
-    check(d == c.hidden_size, "decoder_hidden_size ", d, " must equal hidden_size ",
-          c.hidden_size, " (as in every published model)");
+    check(d == c.hidden_size, "decoder_hidden_size ", d, " must equal hidden_size ", c.hidden_size,
+          " (as in every published model)");
   }
   return c;
 }

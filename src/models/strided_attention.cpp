@@ -1,7 +1,6 @@
 #include "elit/models/strided_attention.h"
 
 #include <ATen/ExpandUtils.h>
-#include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
@@ -53,20 +52,6 @@ bool blas_layout(const torch::Tensor& t) {
     if (t.size(i) > kMax || t.stride(i) > kMax) return false;
   }
   return true;
-}
-
-// One BLAS call per matrix, spread over the threads when there are many matrices (otherwise
-// the BLAS threads each call).
-template <typename Call>
-void for_each_matrix(int64_t count, Call call) {
-  auto run = [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) call(i);
-  };
-  if (count >= 2 * at::get_num_threads()) {
-    at::parallel_for(0, count, 1, run);
-  } else {
-    run(0, count);
-  }
 }
 
 // scores[i] = scale q[i] k[i]^T: row-major S = Q K^T is column-major S^T = K Q^T, with K read

@@ -16,6 +16,7 @@
 #include "elit/models/sit.h"
 #include "elit/runtime/atomic_file.h"
 #include "support/reference.h"
+#include "support/tiny_sit.h"
 #include "support/worker.h"
 
 namespace elit::testing {
@@ -117,19 +118,7 @@ TEST(DistributedCli, BadRendezvousIsAClearError) {
 }
 
 std::string tiny_checkpoint(const fs::path& dir) {
-  models::SiTConfig c;
-  c.model = "tiny";
-  c.input_size = 8;
-  c.patch_size = 2;
-  c.in_channels = 1;
-  c.hidden_size = 32;
-  c.depth = 2;
-  c.num_heads = 2;
-  c.encoder_depth = 1;
-  c.dit_decoder_depth = 0;
-  c.group_size = 2;
-  c.num_classes = 10;
-  c.enable_elit = true;
+  const auto c = elit::testing::tiny_sampling_sit_config();
   torch::manual_seed(3);
   models::SiT model(c);
   const auto path = (dir / "ema.safetensors").string();

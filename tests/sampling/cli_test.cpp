@@ -15,6 +15,7 @@
 #include "elit/runtime/atomic_file.h"
 #include "elit/runtime/error.h"
 #include "support/reference.h"
+#include "support/tiny_sit.h"
 
 namespace elit::sampling {
 namespace {
@@ -37,28 +38,11 @@ CliResult run_cli(const std::string& args) {
   return r;
 }
 
-models::SiTConfig tiny_config(int64_t hidden) {
-  models::SiTConfig c;
-  c.model = "tiny";
-  c.input_size = 8;
-  c.patch_size = 2;
-  c.in_channels = 1;
-  c.hidden_size = hidden;
-  c.depth = 2;
-  c.num_heads = 2;
-  c.encoder_depth = 1;
-  c.dit_decoder_depth = 0;
-  c.group_size = 2;
-  c.num_classes = 10;
-  c.enable_elit = true;
-  return c;
-}
-
 // A training run folder: <run>/checkpoints/<step:07d>/ema.safetensors, two steps.
 std::string make_run(const std::string& name) {
   const auto run = testing::temp_dir(name);
   torch::manual_seed(0);
-  models::SiT model(tiny_config(32));
+  models::SiT model(testing::tiny_sampling_sit_config(32));
   for (const char* step : {"0000010", "0000200"}) {
     const auto dir = fs::path(run) / "checkpoints" / step;
     fs::create_directories(dir);
