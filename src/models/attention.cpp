@@ -5,6 +5,7 @@
 
 #include "elit/models/batched_matmul.h"
 #include "elit/models/flat_linear.h"
+#include "elit/models/fused_kernels.h"
 #include "elit/models/strided_attention.h"
 
 #include <cmath>
@@ -47,9 +48,15 @@ torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::
       scores.scalar_type() == torch::kBFloat16 || scores.scalar_type() == torch::kFloat16;
   const bool cpu_bf16_inference = scores.scalar_type() == torch::kBFloat16 &&
                                   scores.device().is_cpu() && !torch::GradMode::is_enabled();
-  auto weights = low_precision && !cpu_bf16_inference
-                     ? scores.to(torch::kFloat32).softmax(-1).to(scores.scalar_type())
-                     : scores.softmax(-1);
+  torch::Tensor weights;
+  if (fused::applies({scores}) && scores.is_contiguous()) {
+    fused::softmax_(scores);  // in place, float32 inside
+    weights = scores;
+  } else {
+    weights = low_precision && !cpu_bf16_inference
+                  ? scores.to(torch::kFloat32).softmax(-1).to(scores.scalar_type())
+                  : scores.softmax(-1);
+  }
   auto out = batched_matmul(weights, v3);  // [batch, Nq, d]
   auto sizes = lead;
   sizes.push_back(q.size(-2));

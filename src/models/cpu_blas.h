@@ -46,19 +46,24 @@ inline bool has_blas(torch::ScalarType type) {
   return false;
 }
 
-// call(i) for i in [0, count): one BLAS call per matrix, spread over the intra-op threads when
-// there are many matrices (a BLAS runs single-threaded inside a parallel region); a short batch of
-// big matrices leaves the threads to the BLAS instead.
-template <typename Call>
-void for_each_matrix(int64_t count, Call call) {
-  auto run = [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) call(i);
-  };
+// run(begin, end) over [0, count) matrices: spread over the intra-op threads when there are many
+// matrices (each thread's BLAS calls then share the cores with the other's); a short batch of big
+// matrices runs in one piece and leaves the threads to the BLAS instead.
+template <typename Run>
+void for_matrix_ranges(int64_t count, Run run) {
   if (count >= 2 * at::get_num_threads()) {
     at::parallel_for(0, count, 1, run);
   } else {
     run(0, count);
   }
+}
+
+// call(i) for each matrix i in [0, count), spread as for_matrix_ranges does.
+template <typename Call>
+void for_each_matrix(int64_t count, Call call) {
+  for_matrix_ranges(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) call(i);
+  });
 }
 
 }  // namespace elit::models

@@ -3,6 +3,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "elit/models/flat_linear.h"
+#include "elit/models/fused_kernels.h"
 
 namespace elit::models {
 
@@ -40,7 +41,11 @@ MlpImpl::MlpImpl(int64_t in_features, int64_t hidden_features, int64_t out_featu
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  const auto h = flat_linear(fc1, x);
+  auto h = flat_linear(fc1, x);
+  if (tanh_gelu && fused::applies({h}) && h.is_contiguous()) {
+    fused::gelu_tanh_(h);  // in place: h is this call's own temporary
+    return flat_linear(fc2, h);
+  }
   return flat_linear(fc2, tanh_gelu ? gelu_tanh(h) : torch::gelu(h));
 }
 

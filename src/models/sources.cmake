@@ -8,6 +8,7 @@ list(APPEND ELIT_SOURCES
   src/models/attention.cpp
   src/models/batched_matmul.cpp
   src/models/strided_attention.cpp
+  src/models/fused_kernels.cpp
   src/models/mlp.cpp
   src/models/sit_block.cpp
   src/models/latent_interface.cpp

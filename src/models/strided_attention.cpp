@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cpu_blas.h"
+#include "elit/models/fused_kernels.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -97,6 +98,36 @@ void weighted_values(const torch::Tensor& probs, const torch::Tensor& v, torch::
   });
 }
 
+// Scores, softmax and weighted values one matrix at a time, float32: each score matrix is
+// normalised and used while it is in the cache instead of round-tripping [batch, Nq, Nk] through
+// memory.
+void fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                     torch::Tensor& out) {
+  const auto gemm = blas_gemm<float>();
+  const auto oq = matrix_offsets(q), ok = matrix_offsets(k), ov = matrix_offsets(v),
+             oo = matrix_offsets(out);
+  const int nq = static_cast<int>(q.size(-2)), d = static_cast<int>(q.size(-1)),
+            nk = static_cast<int>(k.size(-2)), dv = static_cast<int>(v.size(-1));
+  const int ldq = row_stride(q), ldk = row_stride(k), ldv = row_stride(v), ldo = row_stride(out);
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d))), zero = 0,
+              one = 1;
+  const char no = 'N', yes = 'T';
+  const float* Q = q.data_ptr<float>();
+  const float* K = k.data_ptr<float>();
+  const float* V = v.data_ptr<float>();
+  float* O = out.data_ptr<float>();
+  const int64_t tile = static_cast<int64_t>(nq) * nk;
+  for_matrix_ranges(static_cast<int64_t>(oq.size()), [&](int64_t begin, int64_t end) {
+    std::vector<float> scores(static_cast<size_t>(tile));  // this thread's score matrix
+    float* S = scores.data();
+    for (int64_t i = begin; i < end; ++i) {
+      gemm(&yes, &no, &nk, &nq, &d, &scale, K + ok[i], &ldk, Q + oq[i], &ldq, &zero, S, &nk);
+      fused::softmax_rows(S, nq, nk);
+      gemm(&no, &no, &dv, &nq, &nk, &one, V + ov[i], &ldv, S, &nk, &zero, O + oo[i], &ldo);
+    }
+  });
+}
+
 }  // namespace
 
 bool strided_attention_applies(const torch::Tensor& q, const torch::Tensor& k,
@@ -148,6 +179,21 @@ torch::Tensor strided_attention(const torch::Tensor& q, const torch::Tensor& k,
     out = torch::empty(memory, q.options()).transpose(-3, -2);
   }
   const bool single = q.scalar_type() == torch::kFloat32;
+  auto probs_sizes = lead;
+  probs_sizes.push_back(nq);
+  probs_sizes.push_back(k.size(-2));
+  if (single && fused::applies({q, k, v})) {
+    // FLOP counters see the two products (shapes only: the scores never exist as one tensor).
+    { RECORD_FUNCTION("aten::matmul", std::vector<c10::IValue>({q, k.transpose(-2, -1)})); }
+    {
+      RECORD_FUNCTION("aten::matmul",
+                      std::vector<c10::IValue>(
+                          {torch::empty(probs_sizes, q.options().device(torch::kMeta)), ve}));
+    }
+    RECORD_FUNCTION("elit::fused_attention", std::vector<c10::IValue>({q, k, v}));
+    fused_attention(qe, ke, ve, out);
+    return out;
+  }
   torch::Tensor probs;
   {
     // Profilers and FLOP counters see the two products this replaces.
@@ -155,9 +201,6 @@ torch::Tensor strided_attention(const torch::Tensor& q, const torch::Tensor& k,
     probs = (single ? scaled_scores<float>(qe, ke) : scaled_scores<double>(qe, ke)).softmax(-1);
   }
   {
-    auto probs_sizes = lead;
-    probs_sizes.push_back(probs.size(1));
-    probs_sizes.push_back(probs.size(2));
     RECORD_FUNCTION("aten::matmul", std::vector<c10::IValue>({probs.view(probs_sizes), ve}));
     if (single) {
       weighted_values<float>(probs, ve, out);

@@ -4,6 +4,9 @@
 #include <dlfcn.h>
 #include <malloc.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +26,11 @@ void set_threads(int n) {
     n = omp && std::atoi(omp) > 0 ? std::atoi(omp) : available_cores();
   }
   at::set_num_threads(n);
+#ifdef _OPENMP
+  // Where libtorch carries its own OpenMP runtime (the PyTorch wheels' bundled libgomp), elit's
+  // parallel loops run on the system one: give both the same count.
+  omp_set_num_threads(n);
+#endif
 }
 
 std::string blas_core_name() {

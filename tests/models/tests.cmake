@@ -1,6 +1,7 @@
 list(APPEND ELIT_FAST_TEST_SOURCES
   models/batched_matmul_test.cpp
   models/strided_attention_test.cpp
+  models/fused_kernels_test.cpp
   models/dropout_draws_test.cpp
   models/budget_test.cpp
   models/grouping_test.cpp

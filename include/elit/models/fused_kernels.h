@@ -1,0 +1,40 @@
+// One-pass CPU kernels for inference (no autograd) of the elementwise steps around the matrix
+// products of a DiT block: LayerNorm + adaLN modulation, tanh GELU, softmax, gated residual.
+// libtorch 1.13 needs 2-4 passes over the activations for each (and, in bfloat16, float32 casts
+// around each, since its bfloat16 LayerNorm and GELU are 5-20x slower than float32); these read and
+// write each value once and compute in float32. Callers check `applies` and keep the libtorch
+// expressions for training, float64 (the exact parity path) and other devices.
+#pragma once
+#include <torch/types.h>
+
+namespace elit::models::fused {
+
+// On unless ELIT_FUSED_KERNELS=off; switchable for A/B measurements and tests.
+void set_enabled(bool on);
+bool enabled();
+
+// Whether the kernels can take these tensors: CPU, float32 or bfloat16, no gradient wanted and
+// no autocast. Every tensor must satisfy it.
+bool applies(std::initializer_list<torch::Tensor> tensors);
+
+// LayerNorm over the last dim without affine parameters, then * (1 + scale) + shift.
+// x: [B, ..., D]; shift, scale: [B, D]. Returns a new tensor of x's dtype.
+torch::Tensor layer_norm_modulate(const torch::Tensor& x, const torch::Tensor& shift,
+                                  const torch::Tensor& scale, double eps);
+
+// x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) (= tanh GELU), in place.
+void gelu_tanh_(torch::Tensor& x);
+
+// Softmax over the last dim, in place (x contiguous).
+void softmax_(torch::Tensor& x);
+
+// The same on a raw float32 matrix [rows, n], serially: for callers already inside a parallel
+// loop (the attention computes, normalises and uses one score matrix at a time).
+void softmax_rows(float* x, int64_t rows, int64_t n);
+
+// x + gate * y with gate [B, D] broadcast over the token dims of x and y ([B, ..., D], equal
+// shapes). Returns a new tensor of x's dtype.
+torch::Tensor gated_residual(const torch::Tensor& x, const torch::Tensor& gate,
+                             const torch::Tensor& y);
+
+}  // namespace elit::models::fused

@@ -1,0 +1,411 @@
+#include "elit/models/fused_kernels.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "cpu_blas.h"  // ELIT_CPU_AUTOCAST_ENABLED
+#include "elit/runtime/error.h"
+
+// The loops below are written for the compiler's vectoriser; on x86-64 GCC builds each entry point
+// in an AVX-512, an AVX2+FMA and a baseline version and picks one by the CPU at load time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ELIT_VECTOR_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define ELIT_VECTOR_CLONES
+#endif
+#define ELIT_INLINE inline __attribute__((always_inline))
+
+// The generic vectors below are only passed between always-inlined functions: no ABI concern.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace elit::models::fused {
+namespace {
+
+using bf16_bits = uint16_t;  // bfloat16 storage: the high half of a float32
+
+// 16 floats at a time in GCC's generic vectors: one AVX-512 register, two AVX2 ones, or four
+// SSE ones, whichever the clone was built for.
+constexpr int64_t kW = 16;
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+typedef uint32_t vu __attribute__((vector_size(64)));
+typedef uint16_t vh __attribute__((vector_size(32)));
+
+ELIT_INLINE vf splat(float v) {
+  return vf{} + v;
+}
+ELIT_INLINE vf vload(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+ELIT_INLINE vf vload(const bf16_bits* p) {
+  vh h;
+  std::memcpy(&h, p, sizeof h);
+  return reinterpret_cast<vf>(__builtin_convertvector(h, vu) << 16);
+}
+ELIT_INLINE void vstore(float* p, vf v) {
+  std::memcpy(p, &v, sizeof v);
+}
+// Round to nearest even, as c10::BFloat16 does; NaN stays a (quiet) NaN.
+ELIT_INLINE void vstore(bf16_bits* p, vf v) {
+  const vu bits = reinterpret_cast<vu>(v);
+  const vu rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+  const vu out = v != v ? vu{} + 0x7FC0u : rounded;
+  const vh h = __builtin_convertvector(out, vh);
+  std::memcpy(p, &h, sizeof h);
+}
+
+// The last, partial chunk of a row: through a padded copy.
+ELIT_INLINE float load1(const float* p) {
+  return *p;
+}
+ELIT_INLINE float load1(const bf16_bits* p) {
+  const uint32_t bits = static_cast<uint32_t>(*p) << 16;
+  float v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+template <typename S>
+ELIT_INLINE vf load_part(const S* p, int64_t count, float pad) {
+  float tmp[kW];
+  for (int64_t i = 0; i < kW; ++i) tmp[i] = i < count ? load1(p + i) : pad;
+  return vload(tmp);
+}
+template <typename S>
+ELIT_INLINE void store_part(S* p, int64_t count, vf v) {
+  S tmp[kW];
+  vstore(tmp, v);
+  for (int64_t i = 0; i < count; ++i) p[i] = tmp[i];
+}
+
+ELIT_INLINE float lane_sum(vf v) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < kW; ++i) s += v[i];
+  return s;
+}
+ELIT_INLINE float lane_max(vf v) {
+  float m = v[0];
+  for (int64_t i = 1; i < kW; ++i) m = v[i] > m ? v[i] : m;
+  return m;
+}
+
+// exp(x) for x <= 88, 0 below -87 (Cephes' expf: x = n ln2 + f, |f| <= ln2/2, a polynomial in
+// f, then n added to the exponent bits); relative error ~1e-7.
+ELIT_INLINE vf exp_approx(vf x) {
+  const vi underflow = x < -87.0f;  // also -inf: zero, as expf gives
+  x = x < -87.0f ? splat(-87.0f) : x;
+  x = x > 88.0f ? splat(88.0f) : x;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const vf shifted = x * 1.44269504088896341f + kRound;
+  const vf n = shifted - kRound;
+  const vi n_int = reinterpret_cast<vi>(shifted) - 0x4B400000;  // kRound's bits: n remains
+  const vf f = x - n * 0.693359375f + n * 2.12194440e-4f;
+  vf p = splat(1.9875691500e-4f);
+  p = p * f + 1.3981999507e-3f;
+  p = p * f + 8.3334519073e-3f;
+  p = p * f + 4.1665795894e-2f;
+  p = p * f + 1.6666665459e-1f;
+  p = p * f + 5.0000001201e-1f;
+  const vf y = p * f * f + f + 1.0f;
+  const vu scaled = reinterpret_cast<vu>(y) + (reinterpret_cast<vu>(n_int) << 23);
+  return underflow ? vf{} : reinterpret_cast<vf>(scaled);
+}
+
+// Rows [begin, end) of x [rows, D], `tokens` rows per sample; shift and gain (= 1 + scale) are
+// float32 [samples, D].
+template <typename S>
+ELIT_INLINE void norm_modulate_rows(const S* x, S* out, const float* shift, const float* gain,
+                                    int64_t begin, int64_t end, int64_t tokens, int64_t D,
+                                    float eps) {
+  const int64_t full = D / kW * kW, rest = D - full;
+  for (int64_t r = begin; r < end; ++r) {
+    const S* in = x + r * D;
+    S* o = out + r * D;
+    const float* sh = shift + (r / tokens) * D;
+    const float* g = gain + (r / tokens) * D;
+    vf acc{};
+    for (int64_t i = 0; i < full; i += kW) acc += vload(in + i);
+    if (rest) acc += load_part(in + full, rest, 0.0f);
+    const float mean = lane_sum(acc) / static_cast<float>(D);
+    acc = vf{};
+    for (int64_t i = 0; i < full; i += kW) {
+      const vf d = vload(in + i) - mean;
+      acc += d * d;
+    }
+    if (rest) {
+      const vf d = load_part(in + full, rest, mean) - mean;
+      acc += d * d;
+    }
+    const float rstd = 1.0f / std::sqrt(lane_sum(acc) / static_cast<float>(D) + eps);
+    for (int64_t i = 0; i < full; i += kW) {
+      vstore(o + i, (vload(in + i) - mean) * rstd * vload(g + i) + vload(sh + i));
+    }
+    if (rest) {
+      store_part(
+          o + full, rest,
+          (load_part(in + full, rest, 0.0f) - mean) * rstd * load_part(g + full, rest, 0.0f) +
+              load_part(sh + full, rest, 0.0f));
+    }
+  }
+}
+
+ELIT_VECTOR_CLONES void norm_modulate_f32(const float* x, float* out, const float* shift,
+                                          const float* gain, int64_t begin, int64_t end,
+                                          int64_t tokens, int64_t D, float eps) {
+  norm_modulate_rows(x, out, shift, gain, begin, end, tokens, D, eps);
+}
+ELIT_VECTOR_CLONES void norm_modulate_bf16(const bf16_bits* x, bf16_bits* out, const float* shift,
+                                           const float* gain, int64_t begin, int64_t end,
+                                           int64_t tokens, int64_t D, float eps) {
+  norm_modulate_rows(x, out, shift, gain, begin, end, tokens, D, eps);
+}
+
+ELIT_INLINE vf gelu_tanh(vf v) {
+  constexpr float k = 1.5957691216057308f;  // 2 sqrt(2 / pi)
+  constexpr float kc = k * 0.044715f;
+  const vf z = v * (kc * v * v + k);
+  return v / (exp_approx(-z) + 1.0f);
+}
+
+template <typename S>
+ELIT_INLINE void gelu_span(S* x, int64_t n) {
+  const int64_t full = n / kW * kW;
+  for (int64_t i = 0; i < full; i += kW) vstore(x + i, gelu_tanh(vload(x + i)));
+  if (n > full) store_part(x + full, n - full, gelu_tanh(load_part(x + full, n - full, 0.0f)));
+}
+
+ELIT_VECTOR_CLONES void gelu_f32(float* x, int64_t n) {
+  gelu_span(x, n);
+}
+ELIT_VECTOR_CLONES void gelu_bf16(bf16_bits* x, int64_t n) {
+  gelu_span(x, n);
+}
+
+template <typename S>
+ELIT_INLINE void gated_rows(const S* x, const S* y, const float* gate, S* out, int64_t begin,
+                            int64_t end, int64_t tokens, int64_t D) {
+  const int64_t full = D / kW * kW, rest = D - full;
+  for (int64_t r = begin; r < end; ++r) {
+    const float* g = gate + (r / tokens) * D;
+    const S* xr = x + r * D;
+    const S* yr = y + r * D;
+    S* o = out + r * D;
+    for (int64_t i = 0; i < full; i += kW) {
+      vstore(o + i, vload(xr + i) + vload(g + i) * vload(yr + i));
+    }
+    if (rest) {
+      store_part(o + full, rest,
+                 load_part(xr + full, rest, 0.0f) +
+                     load_part(g + full, rest, 0.0f) * load_part(yr + full, rest, 0.0f));
+    }
+  }
+}
+
+ELIT_VECTOR_CLONES void gated_f32(const float* x, const float* y, const float* gate, float* out,
+                                  int64_t begin, int64_t end, int64_t tokens, int64_t D) {
+  gated_rows(x, y, gate, out, begin, end, tokens, D);
+}
+ELIT_VECTOR_CLONES void gated_bf16(const bf16_bits* x, const bf16_bits* y, const float* gate,
+                                   bf16_bits* out, int64_t begin, int64_t end, int64_t tokens,
+                                   int64_t D) {
+  gated_rows(x, y, gate, out, begin, end, tokens, D);
+}
+
+// Softmax of rows [begin, end) of x [rows, n] in place: max, exp and sum, scale. Exponentials go
+// through a float32 row buffer (n rounded up to whole chunks), so bfloat16 rounds once.
+template <typename S>
+ELIT_INLINE void softmax_rows(S* x, float* buffer, int64_t begin, int64_t end, int64_t n) {
+  const int64_t full = n / kW * kW, rest = n - full;
+  for (int64_t r = begin; r < end; ++r) {
+    S* row = x + r * n;
+    vf m = splat(-INFINITY);
+    for (int64_t i = 0; i < full; i += kW) {
+      const vf v = vload(row + i);
+      m = v > m ? v : m;
+    }
+    if (rest) {
+      const vf v = load_part(row + full, rest, -INFINITY);
+      m = v > m ? v : m;
+    }
+    const float max = lane_max(m);
+    vf acc{};
+    for (int64_t i = 0; i < full; i += kW) {
+      const vf e = exp_approx(vload(row + i) - max);
+      vstore(buffer + i, e);
+      acc += e;
+    }
+    if (rest) {
+      const vf e = exp_approx(load_part(row + full, rest, -INFINITY) - max);
+      vstore(buffer + full, e);
+      acc += e;
+    }
+    const float inv = 1.0f / lane_sum(acc);
+    for (int64_t i = 0; i < full; i += kW) vstore(row + i, vload(buffer + i) * inv);
+    if (rest) store_part(row + full, rest, vload(buffer + full) * inv);
+  }
+}
+
+ELIT_VECTOR_CLONES void softmax_f32(float* x, float* buffer, int64_t begin, int64_t end,
+                                    int64_t n) {
+  softmax_rows(x, buffer, begin, end, n);
+}
+ELIT_VECTOR_CLONES void softmax_bf16(bf16_bits* x, float* buffer, int64_t begin, int64_t end,
+                                     int64_t n) {
+  softmax_rows(x, buffer, begin, end, n);
+}
+
+// A row buffer for softmax_rows: n rounded up to whole chunks.
+std::vector<float> row_buffer(int64_t n) {
+  return std::vector<float>(static_cast<size_t>((n + kW - 1) / kW * kW));
+}
+
+template <typename S>
+S* data(const torch::Tensor& t) {
+  if constexpr (std::is_same_v<S, float>) {
+    return t.data_ptr<float>();
+  } else {
+    return reinterpret_cast<S*>(t.data_ptr<at::BFloat16>());
+  }
+}
+
+// A per-sample [B, D] vector as contiguous float32, checked against x [B, ..., D].
+torch::Tensor per_sample_floats(const torch::Tensor& v, const torch::Tensor& x, const char* what) {
+  check(v.dim() == 2 && v.size(0) == x.size(0) && v.size(1) == x.size(-1), "fused ", what,
+        ": expected [", x.size(0), ", ", x.size(-1), "] for x of shape ", x.sizes(), ", got ",
+        v.sizes());
+  return v.to(torch::kFloat32).contiguous();
+}
+
+// Rows per parallel task: enough work per task for ~16k values.
+int64_t row_grain(int64_t D) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(D, 1));
+}
+
+// ELIT_FUSED_KERNELS=off: libtorch's expressions everywhere, for A/B benchmarks.
+std::atomic<bool>& enabled_flag() {
+  static std::atomic<bool> flag{[] {
+    const char* v = std::getenv("ELIT_FUSED_KERNELS");
+    return !(v && (std::string(v) == "off" || std::string(v) == "0"));
+  }()};
+  return flag;
+}
+
+}  // namespace
+
+void set_enabled(bool on) {
+  enabled_flag() = on;
+}
+
+bool enabled() {
+  return enabled_flag();
+}
+
+bool applies(std::initializer_list<torch::Tensor> tensors) {
+  if (!enabled() || ELIT_CPU_AUTOCAST_ENABLED()) return false;
+  const bool grad = torch::GradMode::is_enabled();
+  for (const auto& t : tensors) {
+    if (!t.defined() || !t.device().is_cpu()) return false;
+    if (t.scalar_type() != torch::kFloat32 && t.scalar_type() != torch::kBFloat16) return false;
+    if (grad && t.requires_grad()) return false;
+  }
+  return true;
+}
+
+torch::Tensor layer_norm_modulate(const torch::Tensor& x, const torch::Tensor& shift,
+                                  const torch::Tensor& scale, double eps) {
+  check(applies({x, shift, scale}) && x.dim() >= 2, "fused layer_norm_modulate: unsupported x ",
+        x.sizes(), " ", x.scalar_type());
+  RECORD_FUNCTION("elit::fused_layer_norm_modulate", std::vector<c10::IValue>({x}));
+  const auto in = x.contiguous();
+  const auto sh = per_sample_floats(shift, x, "layer_norm_modulate shift");
+  const auto gain = per_sample_floats(scale, x, "layer_norm_modulate scale") + 1.0f;
+  auto out = torch::empty_like(in);
+  const int64_t D = x.size(-1), rows = in.numel() / std::max<int64_t>(D, 1);
+  const int64_t tokens = rows / std::max<int64_t>(x.size(0), 1);
+  const float e = static_cast<float>(eps);
+  const float* shp = sh.data_ptr<float>();
+  const float* gp = gain.data_ptr<float>();
+  at::parallel_for(0, rows, row_grain(D), [&](int64_t begin, int64_t end) {
+    if (in.scalar_type() == torch::kFloat32) {
+      norm_modulate_f32(data<float>(in), data<float>(out), shp, gp, begin, end, tokens, D, e);
+    } else {
+      norm_modulate_bf16(data<bf16_bits>(in), data<bf16_bits>(out), shp, gp, begin, end, tokens, D,
+                         e);
+    }
+  });
+  return out;
+}
+
+void gelu_tanh_(torch::Tensor& x) {
+  check(applies({x}) && x.is_contiguous(), "fused gelu_tanh_: unsupported x ", x.sizes(), " ",
+        x.scalar_type());
+  RECORD_FUNCTION("elit::fused_gelu_tanh_", std::vector<c10::IValue>({x}));
+  const bool single = x.scalar_type() == torch::kFloat32;
+  at::parallel_for(0, x.numel(), 16384, [&](int64_t begin, int64_t end) {
+    if (single) {
+      gelu_f32(data<float>(x) + begin, end - begin);
+    } else {
+      gelu_bf16(data<bf16_bits>(x) + begin, end - begin);
+    }
+  });
+}
+
+void softmax_(torch::Tensor& x) {
+  check(applies({x}) && x.dim() >= 1 && x.is_contiguous(), "fused softmax_: unsupported x ",
+        x.sizes(), " ", x.scalar_type());
+  RECORD_FUNCTION("elit::fused_softmax_", std::vector<c10::IValue>({x}));
+  const int64_t n = x.size(-1), rows = x.numel() / std::max<int64_t>(n, 1);
+  const bool single = x.scalar_type() == torch::kFloat32;
+  at::parallel_for(0, rows, row_grain(n), [&](int64_t begin, int64_t end) {
+    auto buffer = row_buffer(n);
+    if (single) {
+      softmax_f32(data<float>(x), buffer.data(), begin, end, n);
+    } else {
+      softmax_bf16(data<bf16_bits>(x), buffer.data(), begin, end, n);
+    }
+  });
+}
+
+void softmax_rows(float* x, int64_t rows, int64_t n) {
+  auto buffer = row_buffer(n);
+  softmax_f32(x, buffer.data(), 0, rows, n);
+}
+
+torch::Tensor gated_residual(const torch::Tensor& x, const torch::Tensor& gate,
+                             const torch::Tensor& y) {
+  check(applies({x, gate, y}) && x.dim() >= 2 && x.sizes() == y.sizes() &&
+            x.scalar_type() == y.scalar_type(),
+        "fused gated_residual: unsupported x ", x.sizes(), " ", x.scalar_type(), ", y ", y.sizes(),
+        " ", y.scalar_type());
+  RECORD_FUNCTION("elit::fused_gated_residual", std::vector<c10::IValue>({x, y}));
+  const auto xc = x.contiguous(), yc = y.contiguous();
+  const auto g = per_sample_floats(gate, x, "gated_residual gate");
+  auto out = torch::empty_like(xc);
+  const int64_t D = x.size(-1), rows = xc.numel() / std::max<int64_t>(D, 1);
+  const int64_t tokens = rows / std::max<int64_t>(x.size(0), 1);
+  const float* gp = g.data_ptr<float>();
+  at::parallel_for(0, rows, row_grain(D), [&](int64_t begin, int64_t end) {
+    if (xc.scalar_type() == torch::kFloat32) {
+      gated_f32(data<float>(xc), data<float>(yc), gp, data<float>(out), begin, end, tokens, D);
+    } else {
+      gated_bf16(data<bf16_bits>(xc), data<bf16_bits>(yc), gp, data<bf16_bits>(out), begin, end,
+                 tokens, D);
+    }
+  });
+  return out;
+}
+
+}  // namespace elit::models::fused

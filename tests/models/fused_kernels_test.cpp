@@ -1,0 +1,195 @@
+// The one-pass inference kernels give libtorch's values (float32 to ~1e-6, bfloat16 to its
+// rounding), handle rows that are not a multiple of the vector width, masked (-inf) scores and
+// every thread split, are not taken where autograd needs a graph, and leave a whole model's
+// forward unchanged.
+#include "elit/models/fused_kernels.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "elit/models/attention.h"
+#include "elit/models/registry.h"
+#include "elit/models/sit_block.h"
+
+namespace elit::models {
+namespace {
+
+// Switches the kernels on or off for one scope.
+struct FusedKernels {
+  explicit FusedKernels(bool on) : before(fused::enabled()) { fused::set_enabled(on); }
+  ~FusedKernels() { fused::set_enabled(before); }
+  bool before;
+};
+
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+// bfloat16 results against the float32 ones: within one bfloat16 rounding (2^-8 relative) plus a
+// little for the float32 arithmetic.
+void expect_bf16_close(const torch::Tensor& got, const torch::Tensor& want32) {
+  ASSERT_EQ(got.scalar_type(), torch::kBFloat16);
+  const auto err = (got.to(torch::kFloat32) - want32).abs();
+  const auto bound = want32.abs() * (1.0 / 256) + 1e-6;
+  EXPECT_TRUE((err <= bound).all().item<bool>()) << "max error " << err.max().item<double>();
+}
+
+torch::Tensor reference_norm_modulate(const torch::Tensor& x, const torch::Tensor& shift,
+                                      const torch::Tensor& scale) {
+  auto normed = torch::layer_norm(x, {x.size(-1)}, {}, {}, 1e-6);
+  return normed * (1 + per_sample(scale, x)) + per_sample(shift, x);
+}
+
+TEST(FusedKernels, LayerNormModulateMatchesLibtorch) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(1);
+  // Widths with and without a partial vector; token dims of 0, 1 and 2 extra axes.
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{3, 37}, {2, 7, 384}, {2, 3, 5, 20}}) {
+    const auto x = torch::randn(shape) * 3 + 1;
+    const auto shift = torch::randn({shape[0], shape.back()});
+    const auto scale = torch::randn({shape[0], shape.back()});
+    const auto want = reference_norm_modulate(x, shift, scale);
+    const auto got = fused::layer_norm_modulate(x, shift, scale, 1e-6);
+    ASSERT_EQ(got.sizes(), x.sizes());
+    EXPECT_LT(max_diff(got, want), 2e-5) << "shape " << x.sizes();
+    expect_bf16_close(
+        fused::layer_norm_modulate(x.to(torch::kBFloat16), shift, scale, 1e-6),
+        reference_norm_modulate(x.to(torch::kBFloat16).to(torch::kFloat32), shift, scale));
+  }
+}
+
+TEST(FusedKernels, GeluTanhMatchesLibtorchOverTheWholeRange) {
+  torch::NoGradGuard no_grad;
+  // -30..30, including values whose exponential under- or overflows; 1001 is not a multiple of
+  // the vector width.
+  auto x = torch::linspace(-30, 30, 1001);
+  const auto want = torch::gelu(x, "tanh");
+  auto got = x.clone();
+  fused::gelu_tanh_(got);
+  EXPECT_LT(max_diff(got, want), 2e-6);
+  EXPECT_FALSE(torch::isnan(got).any().item<bool>());
+  auto big = torch::randn({4, 100, 1536}) * 4;  // several threads' worth
+  auto big_out = big.clone();
+  fused::gelu_tanh_(big_out);
+  EXPECT_LT(max_diff(big_out, torch::gelu(big, "tanh")), 2e-6);
+  auto b16 = big.to(torch::kBFloat16);
+  fused::gelu_tanh_(b16);
+  expect_bf16_close(b16, torch::gelu(big.to(torch::kBFloat16).to(torch::kFloat32), "tanh"));
+}
+
+TEST(FusedKernels, SoftmaxMatchesLibtorchWithMaskedScores) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(2);
+  for (const int64_t n : {1, 16, 37, 256}) {
+    auto x = torch::randn({3, 50, n}) * 5;
+    if (n > 1) x.select(-1, n - 1).fill_(-INFINITY);  // a masked key: weight exactly 0
+    const auto want = x.softmax(-1);
+    auto got = x.clone();
+    fused::softmax_(got);
+    EXPECT_LT(max_diff(got, want), 1e-6) << "row length " << n;
+    if (n > 1) {
+      EXPECT_TRUE((got.select(-1, n - 1) == 0).all().item<bool>());
+    }
+    auto b16 = x.to(torch::kBFloat16);
+    fused::softmax_(b16);
+    expect_bf16_close(b16, x.to(torch::kBFloat16).to(torch::kFloat32).softmax(-1));
+  }
+}
+
+TEST(FusedKernels, GatedResidualMatchesLibtorch) {
+  torch::NoGradGuard no_grad;
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{3, 21}, {2, 40, 384}}) {
+    const auto x = torch::randn(shape), y = torch::randn(shape);
+    const auto gate = torch::randn({shape[0], shape.back()});
+    const auto want = x + per_sample(gate, x) * y;
+    EXPECT_LT(max_diff(fused::gated_residual(x, gate, y), want), 1e-6);
+    const auto xb = x.to(torch::kBFloat16), yb = y.to(torch::kBFloat16);
+    expect_bf16_close(fused::gated_residual(xb, gate, yb),
+                      xb.to(torch::kFloat32) + per_sample(gate, x) * yb.to(torch::kFloat32));
+  }
+}
+
+TEST(FusedKernels, TakenOnlyWithoutAutogradForFloat32AndBfloat16) {
+  const auto x = torch::randn({2, 3});
+  const auto w = torch::randn({2, 3}, torch::requires_grad());
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(fused::applies({x, w}));
+    EXPECT_TRUE(fused::applies({x.to(torch::kBFloat16)}));
+    EXPECT_FALSE(fused::applies({x.to(torch::kFloat64)}));  // the exact parity path
+    FusedKernels off(false);
+    EXPECT_FALSE(fused::applies({x}));
+  }
+  EXPECT_TRUE(fused::applies({x}));
+  EXPECT_FALSE(fused::applies({x, w}));  // training: autograd needs the graph
+  // The block helpers then keep libtorch's differentiable expressions.
+  const auto shift = torch::randn({2, 3}, torch::requires_grad());
+  auto out = norm_modulate(x.unsqueeze(1), shift, torch::zeros({2, 3}));
+  EXPECT_TRUE(out.requires_grad());
+  out.sum().backward();
+  EXPECT_TRUE(shift.grad().defined());
+}
+
+TEST(FusedKernels, AttentionMatchesTheUnfusedPath) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(3);
+  // Fused-qkv heads (strided), 256 tokens as in ELIT-SiT-S/2, and a small grouped case.
+  for (const auto& [B, N, H, d] :
+       std::vector<std::array<int64_t, 4>>{{2, 256, 3, 64}, {5, 9, 2, 6}}) {
+    const auto qkv = torch::randn({B, N, 3, H, d}).permute({2, 0, 3, 1, 4});
+    torch::Tensor fused_out, plain_out;
+    {
+      FusedKernels on(true);
+      fused_out = scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]);
+    }
+    {
+      FusedKernels off(false);
+      plain_out = scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]);
+    }
+    EXPECT_LT(max_diff(fused_out, plain_out), 1e-5) << "tokens " << N;
+  }
+}
+
+TEST(FusedKernels, ModelForwardUnchangedInFloat32AndBfloat16) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(4);
+  auto model = create_model({{"model", "ELIT-SiT-S/2"},
+                             {"input_size", 16},
+                             {"in_channels", 4},
+                             {"depth", 4},
+                             {"encoder_depth", 1},
+                             {"dit_decoder_depth", 1}});
+  model->eval();
+  // Non-zero adaLN and output layers, so that every kernel changes the output.
+  for (auto& p : model->parameters()) p.normal_(0.0, 0.05);
+  const auto x = torch::randn({2, 4, 16, 16}), t = torch::rand({2});
+  const auto cond = model->condition_for_labels(torch::tensor({1, 7}));
+  for (const double budget : {1.0, 0.25}) {
+    torch::Tensor with, without;
+    {
+      FusedKernels on(true);
+      with = model->forward(x, t, cond, budget);
+    }
+    {
+      FusedKernels off(false);
+      without = model->forward(x, t, cond, budget);
+    }
+    EXPECT_LT(max_diff(with, without), 1e-4 * without.abs().max().item<double>() + 1e-6)
+        << "budget " << budget;
+  }
+  model->to(torch::kBFloat16);
+  const auto xb = x.to(torch::kBFloat16), tb = t.to(torch::kBFloat16);
+  torch::Tensor with, without;
+  {
+    FusedKernels on(true);
+    with = model->forward(xb, tb, cond, 1.0).to(torch::kFloat32);
+  }
+  {
+    FusedKernels off(false);
+    without = model->forward(xb, tb, cond, 1.0).to(torch::kFloat32);
+  }
+  EXPECT_LT((with - without).norm().item<double>() / without.norm().item<double>(), 1e-2);
+}
+
+}  // namespace
+}  // namespace elit::models
