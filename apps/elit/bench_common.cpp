@@ -15,6 +15,17 @@
 
 namespace elit::app::bench {
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double paired_ratio(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> ratios;
+  for (size_t r = 0; r < std::min(a.size(), b.size()); ++r) ratios.push_back(a[r] / b[r]);
+  return median(ratios);
+}
+
 json parse_model_overrides(const std::vector<std::string>& args) {
   json out = json::object();
   for (size_t i = 0; i < args.size(); ++i) {

@@ -68,6 +68,27 @@ std::vector<double> time_calls(int warmup, int steps, F&& f) {
   return times;
 }
 
+// Wall times of several cases measured in rounds: each round runs every case once, in order, so
+// that a drift of the machine's speed (this shared machine's varies by up to 50% within minutes)
+// hits every case alike. times[case][round], after `warmup` untimed rounds.
+template <typename F>
+std::vector<std::vector<double>> time_rounds(size_t cases, int warmup, int rounds, F&& f) {
+  std::vector<std::vector<double>> times(cases);
+  for (int r = 0; r < warmup + rounds; ++r) {
+    for (size_t c = 0; c < cases; ++c) {
+      const auto t0 = std::chrono::steady_clock::now();
+      f(c);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (r >= warmup) times[c].push_back(s);
+    }
+  }
+  return times;
+}
+
+double median(std::vector<double> v);  // of a non-empty vector
+// Median over rounds of a[r] / b[r]: a ratio of two cases measured in the same rounds.
+double paired_ratio(const std::vector<double>& a, const std::vector<double>& b);
+
 // what, model, batch, input_size, budget, dtype, threads, steps.
 json common_fields(const std::string& what, const BenchModel& m, const models::ModelSpec& spec,
                    double budget, const std::string& dtype, const BenchOptions& o);

@@ -9,12 +9,13 @@
 namespace elit::app::bench {
 namespace {
 
-// GFLOP/s of a square matmul large enough to reach the BLAS's peak, in this process.
-double matmul_peak_gflops(torch::Dtype dtype) {
+// GFLOP/s of a square matmul large enough to reach the BLAS's peak, in this process: the best
+// of `calls` after one untimed call.
+double matmul_peak_gflops(torch::Dtype dtype, int calls) {
   torch::NoGradGuard no_grad;
   const int64_t n = 1536;
   auto a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);
-  const auto times = time_calls(2, 5, [&] { torch::mm(a, b); });
+  const auto times = time_calls(1, calls, [&] { torch::mm(a, b); });
   return 2.0 * n * n * n / times.front() / 1e9;
 }
 
@@ -70,37 +71,41 @@ void bench_forward(const BenchOptions& o) {
       model->to(dtype);
     }
     const auto xd = x.to(dtype), td = t.to(dtype);
-    std::optional<double> time_full;
-    json flops_full;
-    for (size_t i = 0; i < budgets.size(); ++i) {
+    // Rounds of one forward per budget, then one matmul-peak sample: budgets and peak see the
+    // same machine, and ratios are medians of per-round ratios.
+    const size_t n = budgets.size();
+    std::vector<torch::Tensor> outputs(n);
+    std::vector<double> peaks;
+    const auto times = time_rounds(n + (o.matmul_peak ? 1 : 0), o.warmup, o.steps, [&](size_t c) {
+      if (c < n) {
+        outputs[c] = model->forward(xd, td, cond, sampling::model_budget(spec, budgets[c]));
+      } else {
+        peaks.push_back(matmul_peak_gflops(dtype, 2));
+      }
+    });
+    if (o.matmul_peak) peaks.erase(peaks.begin(), peaks.begin() + o.warmup);
+    const auto full = std::find(budgets.begin(), budgets.end(), 1.0);
+    const json flops_full = full == budgets.end() ? json() : forward_flops(m.config, m.batch, 1.0);
+    for (size_t i = 0; i < n; ++i) {
       const double b = budgets[i];
-      const auto mb = sampling::model_budget(spec, b);
-      torch::Tensor out;
-      const auto times =
-          time_calls(o.warmup, o.steps, [&] { out = model->forward(xd, td, cond, mb); });
-      const double median = times[times.size() / 2];
+      const double med = median(times[i]);
       auto line = common_fields("forward", m, spec, b, dtype_label, o);
-      line["median_s"] = median;
-      line["min_s"] = times.front();
-      line["images_per_s"] = static_cast<double>(m.batch) / median;
+      line["median_s"] = med;
+      line["min_s"] = *std::min_element(times[i].begin(), times[i].end());
+      line["images_per_s"] = static_cast<double>(m.batch) / med;
       line["flops"] = forward_flops(m.config, m.batch, b);
-      line["gflops_per_s"] = rate(line["flops"], median);
+      line["gflops_per_s"] = rate(line["flops"], med);
       if (o.matmul_peak) {
-        // Measured right after this budget's forwards: this machine's speed drifts by minutes.
-        const double peak = matmul_peak_gflops(dtype);
+        const double peak = median(peaks);
         line["matmul_peak_gflops_per_s"] = peak;
         line["peak_fraction"] = line["gflops_per_s"].is_null()
                                     ? json()
                                     : json(line["gflops_per_s"].get<double>() / peak);
       }
-      if (b == 1.0) {
-        time_full = median;
-        flops_full = line["flops"];
-      }
-      if (time_full) {
+      if (full != budgets.end()) {
         // Budget proportionality: time(b)/time(1) against FLOPs(b)/FLOPs(1).
-        line["time_ratio"] = median / *time_full;
-        if (!flops_full.is_null()) {
+        line["time_ratio"] = paired_ratio(times[i], times[full - budgets.begin()]);
+        if (!flops_full.is_null() && !line["flops"].is_null()) {
           line["flops_ratio"] = line["flops"].get<double>() / flops_full.get<double>();
           line["time_over_flops_ratio"] =
               line["time_ratio"].get<double>() / line["flops_ratio"].get<double>();
@@ -109,7 +114,7 @@ void bench_forward(const BenchOptions& o) {
       if (!reference.empty()) {
         const auto ref = reference[i];
         line["rel_err_vs_float32"] =
-            ((out.to(torch::kFloat32) - ref).norm() / ref.norm()).item<double>();
+            ((outputs[i].to(torch::kFloat32) - ref).norm() / ref.norm()).item<double>();
       }
       line["peak_rss_mb"] = peak_rss_mb();
       emit(line, o);
@@ -131,7 +136,6 @@ void bench_sample(const BenchOptions& o) {
     const double uncond = o.uncond_budget.value_or(
         spec.elit ? 1.0 / static_cast<double>(spec.tokens_per_group) : 1.0);
     for (const double b : o.budgets.empty() ? std::vector<double>{1.0} : o.budgets) {
-      std::optional<double> cfg_time;
       std::vector<std::pair<std::string, sampling::GuidanceOptions>> modes(3);
       modes[0].first = "none";
       modes[1].first = "cfg";
@@ -140,29 +144,32 @@ void bench_sample(const BenchOptions& o) {
       modes[2].second.scale = o.cfg_scale;
       modes[2].second.uncond_budget = uncond;
       if (!spec.elit) modes.pop_back();  // cheap CFG needs a latent interface
-      for (const auto& [name, guidance] : modes) {
-        sampling::GuidedCall call;
-        const double rss_before = rss_mb();
-        const auto times = time_calls(o.warmup, o.steps, [&] {
-          sampling::guided_velocity(*model, x, 0.5, cond, null_cond, b, guidance, dtype, &call);
-        });
-        const double median = times[times.size() / 2];
+      // Rounds of one step per mode, so that the modes see the same machine.
+      std::vector<sampling::GuidedCall> calls(modes.size());
+      const double rss_before = rss_mb();
+      const auto times = time_rounds(modes.size(), o.warmup, o.steps, [&](size_t c) {
+        sampling::guided_velocity(*model, x, 0.5, cond, null_cond, b, modes[c].second, dtype,
+                                  &calls[c]);
+      });
+      const double rss_growth = rss_mb() - rss_before;
+      for (size_t c = 0; c < modes.size(); ++c) {
+        const auto& [name, guidance] = modes[c];
+        const double med = median(times[c]);
         auto line = common_fields("sample_step", m, spec, b, dtype_label, o);
         line["guidance"] = name;
         line["cfg_scale"] = guidance.scale;
         if (name == "ccfg") line["uncond_budget"] = uncond;
-        line["forwards"] = call.forwards;
-        line["median_s"] = median;
-        line["min_s"] = times.front();
+        line["forwards"] = calls[c].forwards;
+        line["median_s"] = med;
+        line["min_s"] = *std::min_element(times[c].begin(), times[c].end());
         json flops = forward_flops(m.config, m.batch, b);
         if (!flops.is_null() && name == "cfg") flops = 2 * flops.get<int64_t>();
         if (!flops.is_null() && name == "ccfg")
           flops = flops.get<int64_t>() + forward_flops(m.config, m.batch, uncond).get<int64_t>();
         line["flops"] = flops;
-        line["gflops_per_s"] = rate(flops, median);
-        if (name == "cfg") cfg_time = median;
-        if (name == "ccfg" && cfg_time) line["time_vs_cfg"] = median / *cfg_time;
-        line["rss_growth_mb"] = rss_mb() - rss_before;
+        line["gflops_per_s"] = rate(flops, med);
+        if (name == "ccfg") line["time_vs_cfg"] = paired_ratio(times[c], times[1]);
+        line["rss_growth_mb"] = rss_growth;
         line["peak_rss_mb"] = peak_rss_mb();
         emit(line, o);
       }

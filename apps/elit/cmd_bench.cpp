@@ -2,7 +2,8 @@
 // Modes are sub-commands over shared options (models, batch, budgets, dtype, repeats, and any
 // model-configuration key as --key value):
 //   forward  an inference forward per budget, against the float32/bfloat16 matmul peak measured
-//            in the same process, with time and FLOPs ratios to budget 1 (bench_inference.cpp)
+//            in the same process, with time and FLOPs ratios to budget 1 (bench_inference.cpp);
+//            budgets are interleaved in rounds so that the ratios survive speed drifts
 //   train    full training updates: forward + backward + clipping + AdamW + EMA (bench_train.cpp)
 //   sample   one sampling step (a guided velocity) per guidance mode: none, CFG, cheap CFG
 #include "bench_common.h"
@@ -35,11 +36,13 @@ void add_bench_command(CLI::App& app) {
   auto forward_opts = std::make_shared<BenchOptions>();
   auto* forward = add_mode(
       *bench, "forward",
-      "time an inference forward per budget. Fields: what, model, batch, input_size, budget,\n"
-      "dtype, threads, steps, median_s, min_s, images_per_s, flops (matrix products, this port's\n"
-      "count), gflops_per_s, matmul_peak_gflops_per_s (a 1536^3 matmul in this process, same\n"
-      "dtype, right after each budget), peak_fraction, time_ratio / flops_ratio /\n"
-      "time_over_flops_ratio (against budget 1), rel_err_vs_float32 (bf16), peak_rss_mb",
+      "time an inference forward per budget, in --steps rounds of one forward per budget and\n"
+      "one matmul-peak sample (a drift of the machine's speed then hits all alike). Fields:\n"
+      "what, model, batch, input_size, budget, dtype, threads, steps, median_s, min_s,\n"
+      "images_per_s, flops (matrix products, this port's count), gflops_per_s,\n"
+      "matmul_peak_gflops_per_s (median over rounds of a 1536^3 matmul in this process, same\n"
+      "dtype), peak_fraction, time_ratio (median of the per-round time(b)/time(1)), flops_ratio,\n"
+      "time_over_flops_ratio, rel_err_vs_float32 (bf16), peak_rss_mb",
       forward_opts, bench::bench_forward);
   forward->add_flag("!--no-matmul-peak", forward_opts->matmul_peak,
                     "skip measuring the matmul peak");
@@ -67,10 +70,11 @@ void add_bench_command(CLI::App& app) {
   auto* sample = add_mode(
       *bench, "sample",
       "time one sampling step (a guided velocity at t = 0.5) per guidance mode: none, cfg (both\n"
-      "branches batched at the budget), ccfg (unconditional branch at --uncond-budget).\n"
-      "Fields: what, model, batch, input_size, budget, dtype, guidance, cfg_scale, uncond_budget,\n"
-      "forwards, median_s, min_s, flops, gflops_per_s, time_vs_cfg (ccfg), rss_growth_mb,\n"
-      "peak_rss_mb",
+      "branches batched at the budget), ccfg (unconditional branch at --uncond-budget), in\n"
+      "--steps rounds of one step per mode. Fields: what, model, batch, input_size, budget,\n"
+      "dtype, guidance, cfg_scale, uncond_budget, forwards, median_s, min_s, flops,\n"
+      "gflops_per_s, time_vs_cfg (ccfg: median of the per-round ratios), rss_growth_mb (over\n"
+      "the timed rounds), peak_rss_mb",
       sample_opts, bench::bench_sample);
   sample->add_option("--cfg-scale", sample_opts->cfg_scale, "guidance scale")
       ->capture_default_str();
