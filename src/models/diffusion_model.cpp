@@ -75,6 +75,13 @@ Condition DiffusionModel::condition_for_prompts(const std::vector<std::string>&)
   fail("model '", spec().name, "' is not text-conditioned; it takes class labels, not prompts");
 }
 
+std::pair<torch::Tensor, torch::Tensor> DiffusionModel::forward_branches(
+    const torch::Tensor& x, const torch::Tensor& t, const Condition& condition_a,
+    std::optional<double> budget_a, const Condition& condition_b, std::optional<double> budget_b) {
+  auto a = forward(x, t, condition_a, budget_a);
+  return {a, forward(x, t, condition_b, budget_b)};
+}
+
 int64_t DiffusionModel::keep_for_budget(double budget) const {
   const auto s = spec();
   if (!s.elit) {

@@ -145,6 +145,45 @@ torch::Tensor SiTImpl::forward_keep(const torch::Tensor& x, const torch::Tensor&
   return unpatchify(final_layer(h, c));
 }
 
+std::pair<torch::Tensor, torch::Tensor> SiTImpl::forward_branches(
+    const torch::Tensor& x, const torch::Tensor& t, const Condition& condition_a,
+    std::optional<double> budget_a, const Condition& condition_b, std::optional<double> budget_b) {
+  const auto& cfg = config_;
+  if (!cfg.enable_elit || is_training() || !budget_a || !budget_b) {
+    return DiffusionModel::forward_branches(x, t, condition_a, budget_a, condition_b, budget_b);
+  }
+  check(condition_a.labels.defined() && condition_b.labels.defined(), "model '", cfg.model,
+        "' needs class labels");
+  const int64_t keep_a = keep_for_budget(*budget_a), keep_b = keep_for_budget(*budget_b);
+  const int64_t B = x.size(0);
+  // Validate shapes once, as forward does.
+  check(x.dim() == 4 && x.size(1) == cfg.in_channels && x.size(2) == cfg.input_size &&
+            x.size(3) == cfg.input_size,
+        "model '", cfg.model, "' expects x of shape [B, ", cfg.in_channels, ", ", cfg.input_size,
+        ", ", cfg.input_size, "], got ", x.sizes());
+  check(t.dim() == 1 && t.size(0) == B, "t must be [", B, "], got ", t.sizes());
+  for (const auto* y : {&condition_a.labels, &condition_b.labels}) {
+    check(y->dim() == 1 && y->size(0) == B, "y must be [", B, "], got ", y->sizes());
+  }
+  const auto h1 = x_embedder(x) + pos_embed;  // the same for both branches
+  auto h = torch::cat({h1, h1}, 0);
+  auto c = t_embedder(torch::cat({t, t}, 0)) +
+           y_embedder(torch::cat({condition_a.labels, condition_b.labels}, 0), false);
+  h = run_blocks(h, c, 0, cfg.encoder_depth);
+  const auto hs = h.chunk(2, 0), cs = c.chunk(2, 0);
+  std::vector<torch::Tensor> written;
+  for (int i = 0; i < 2; ++i) {
+    auto read =
+        input_token_editor->read->forward(hs[i], cs[i], group_layout(), i == 0 ? keep_a : keep_b);
+    auto core =
+        run_blocks(read.kept(), cs[i], cfg.encoder_depth, cfg.depth - cfg.dit_decoder_depth);
+    written.push_back(output_token_editor->write->forward(core, read));
+  }
+  h = run_blocks(torch::cat(written, 0), c, cfg.depth - cfg.dit_decoder_depth, cfg.depth);
+  const auto out = unpatchify(final_layer(h, c)).chunk(2, 0);
+  return {out[0], out[1]};
+}
+
 torch::Tensor SiTImpl::unpatchify(const torch::Tensor& x) const {
   const int64_t B = x.size(0), p = config_.patch_size, C = config_.in_channels;
   const int64_t h = config_.grid_size(), w = config_.grid_size();

@@ -51,9 +51,14 @@ torch::Tensor guided_velocity(models::DiffusionModel& model, const torch::Tensor
     info.forwards = 1;
     info.rows = B;
   } else if (g.uncond_budget) {
-    // CCFG / autoguidance: two forwards, since the branches run at different budgets.
-    const auto v_cond = run(x, cond, budget);
-    const auto v_guide = run(x, g.autoguidance ? cond : null_cond, *g.uncond_budget);
+    // CCFG / autoguidance: two forwards, since the branches run at different budgets; a model
+    // may share work between them (ELIT-SiT batches their spatial blocks).
+    const auto xd = x.to(dtype);
+    const auto [cond_out, guide_out] = model.forward_branches(
+        xd, times(B), cond, model_budget(spec, budget), g.autoguidance ? cond : null_cond,
+        model_budget(spec, *g.uncond_budget));
+    const auto v_cond = cond_out.to(torch::kFloat64);
+    const auto v_guide = guide_out.to(torch::kFloat64);
     v = v_guide + g.scale * (v_cond - v_guide);
     info.forwards = 2;
     info.rows = 2 * B;

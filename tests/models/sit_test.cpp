@@ -45,6 +45,34 @@ TEST(SiT, OutputShapeAtEveryValidBudget) {
   EXPECT_EQ(model->forward(in.x, in.t, in.y, 8.0).sizes(), in.x.sizes());  // absolute count
 }
 
+TEST(SiT, BranchesWithSharedSpatialBlocksEqualTwoForwards) {
+  // Cheap CFG's two branches: ELIT-SiT batches their spatial blocks; each branch must still get
+  // exactly its own forward (float64), for the model with and without a latent interface.
+  for (const bool elit : {true, false}) {
+    torch::manual_seed(7);
+    SiT model(tiny(elit));
+    model->to(torch::kFloat64);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    // Non-zero adaLN and output layers, so that every block changes the output.
+    for (auto& p : model->parameters()) p.normal_(0.0, 0.1);
+    const auto in = inputs();
+    const auto x = in.x.to(torch::kFloat64), t = in.t.to(torch::kFloat64);
+    const auto cond = Condition::from_labels(in.y);
+    const auto null_cond = Condition::from_labels(torch::full({3}, 5, torch::kInt64));
+    const auto pairs = elit ? std::vector<std::pair<double, double>>{{1.0, 0.25}, {0.5, 1.0}}
+                            : std::vector<std::pair<double, double>>{{1.0, 1.0}};
+    for (const auto& [a, b] : pairs) {
+      const auto [out_a, out_b] = model->forward_branches(x, t, cond, a, null_cond, b);
+      const auto want_a = model->forward(x, t, cond, a),
+                 want_b = model->forward(x, t, null_cond, b);
+      EXPECT_TRUE(torch::allclose(out_a, want_a, 1e-12, 1e-12)) << "elit " << elit << " " << a;
+      EXPECT_TRUE(torch::allclose(out_b, want_b, 1e-12, 1e-12)) << "elit " << elit << " " << b;
+      EXPECT_GT((out_a - out_b).abs().max().item<double>(), 1e-6);  // the branches differ
+    }
+  }
+}
+
 TEST(SiT, BudgetChangesTheOutputOnlyThroughDroppedLatents) {
   torch::manual_seed(1);
   SiT model(tiny(true));

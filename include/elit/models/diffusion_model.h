@@ -52,6 +52,12 @@ class DiffusionModel : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t,
                                 const Condition& condition,
                                 std::optional<double> budget = std::nullopt) = 0;
+  // Two forwards of the same x and t under two conditions and budgets (cheap CFG's conditional
+  // and low-budget unconditional branch). A model may share work between them; by default they
+  // are two forward() calls.
+  virtual std::pair<torch::Tensor, torch::Tensor> forward_branches(
+      const torch::Tensor& x, const torch::Tensor& t, const Condition& condition_a,
+      std::optional<double> budget_a, const Condition& condition_b, std::optional<double> budget_b);
   virtual ModelSpec spec() const = 0;
   // The configuration that rebuilds this model (stored in model files).
   virtual nlohmann::json config_json() const = 0;

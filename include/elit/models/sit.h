@@ -32,11 +32,19 @@ class SiTImpl : public DiffusionModel {
                         std::optional<double> budget = std::nullopt);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const Condition& condition,
                         std::optional<double> budget = std::nullopt) override;
+  // With a latent interface: both branches run the spatial blocks as one batch of 2B rows (as
+  // CFG does), and the latent blocks at their own budgets.
+  std::pair<torch::Tensor, torch::Tensor> forward_branches(const torch::Tensor& x,
+                                                           const torch::Tensor& t,
+                                                           const Condition& condition_a,
+                                                           std::optional<double> budget_a,
+                                                           const Condition& condition_b,
+                                                           std::optional<double> budget_b) override;
   ModelSpec spec() const override;
   nlohmann::json config_json() const override;
   // Same with the latents kept per group given directly (1..T); ignored without ELIT.
-  torch::Tensor forward_keep(const torch::Tensor& x, const torch::Tensor& t,
-                             const torch::Tensor& y, int64_t keep);
+  torch::Tensor forward_keep(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y,
+                             int64_t keep);
 
   GroupLayout group_layout() const;
   const SiTConfig& config() const { return config_; }
