@@ -122,8 +122,8 @@ torch::Tensor SiTImpl::run_blocks(torch::Tensor x, const torch::Tensor& c, int64
   return x;
 }
 
-torch::Tensor SiTImpl::forward_keep(const torch::Tensor& x, const torch::Tensor& t,
-                                    const torch::Tensor& y, int64_t keep) {
+void SiTImpl::check_inputs(const torch::Tensor& x, const torch::Tensor& t,
+                           const torch::Tensor& y) const {
   const auto& cfg = config_;
   check(x.dim() == 4 && x.size(1) == cfg.in_channels && x.size(2) == cfg.input_size &&
             x.size(3) == cfg.input_size,
@@ -131,6 +131,12 @@ torch::Tensor SiTImpl::forward_keep(const torch::Tensor& x, const torch::Tensor&
         ", ", cfg.input_size, "], got ", x.sizes());
   check(t.dim() == 1 && t.size(0) == x.size(0), "t must be [", x.size(0), "], got ", t.sizes());
   check(y.dim() == 1 && y.size(0) == x.size(0), "y must be [", x.size(0), "], got ", y.sizes());
+}
+
+torch::Tensor SiTImpl::forward_keep(const torch::Tensor& x, const torch::Tensor& t,
+                                    const torch::Tensor& y, int64_t keep) {
+  const auto& cfg = config_;
+  check_inputs(x, t, y);
   auto h = x_embedder(x) + pos_embed;                     // [B, N, D]
   auto c = t_embedder(t) + y_embedder(y, is_training());  // [B, D]
   if (!cfg.enable_elit) {
@@ -155,16 +161,8 @@ std::pair<torch::Tensor, torch::Tensor> SiTImpl::forward_branches(
   check(condition_a.labels.defined() && condition_b.labels.defined(), "model '", cfg.model,
         "' needs class labels");
   const int64_t keep_a = keep_for_budget(*budget_a), keep_b = keep_for_budget(*budget_b);
-  const int64_t B = x.size(0);
-  // Validate shapes once, as forward does.
-  check(x.dim() == 4 && x.size(1) == cfg.in_channels && x.size(2) == cfg.input_size &&
-            x.size(3) == cfg.input_size,
-        "model '", cfg.model, "' expects x of shape [B, ", cfg.in_channels, ", ", cfg.input_size,
-        ", ", cfg.input_size, "], got ", x.sizes());
-  check(t.dim() == 1 && t.size(0) == B, "t must be [", B, "], got ", t.sizes());
-  for (const auto* y : {&condition_a.labels, &condition_b.labels}) {
-    check(y->dim() == 1 && y->size(0) == B, "y must be [", B, "], got ", y->sizes());
-  }
+  check_inputs(x, t, condition_a.labels);
+  check_inputs(x, t, condition_b.labels);
   const auto h1 = x_embedder(x) + pos_embed;  // the same for both branches
   auto h = torch::cat({h1, h1}, 0);
   auto c = t_embedder(torch::cat({t, t}, 0)) +

@@ -65,6 +65,8 @@ class SiTImpl : public DiffusionModel {
 
  private:
   void initialize_weights();
+  // x [B, C, H, W], t [B], labels y [B]: clear errors otherwise.
+  void check_inputs(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y) const;
   torch::Tensor run_blocks(torch::Tensor x, const torch::Tensor& c, int64_t begin, int64_t end);
   SiTConfig config_;
 };
