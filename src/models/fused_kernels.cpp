@@ -17,8 +17,8 @@
 #include "cpu_blas.h"  // ELIT_CPU_AUTOCAST_ENABLED
 #include "elit/runtime/error.h"
 
-// The loops below are written for the compiler's vectoriser; on x86-64 GCC builds each entry point
-// in an AVX-512, an AVX2+FMA and a baseline version and picks one by the CPU at load time.
+// The kernels below work on GCC's generic vectors; on x86-64 GCC builds each entry point in an
+// AVX-512, an AVX2+FMA and a baseline version and picks one by the CPU at load time.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define ELIT_VECTOR_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
