@@ -165,7 +165,8 @@ std::pair<torch::Tensor, torch::Tensor> SiTImpl::forward_branches(
   check_inputs(x, t, condition_b.labels);
   const auto h1 = x_embedder(x) + pos_embed;  // the same for both branches
   auto h = torch::cat({h1, h1}, 0);
-  auto c = t_embedder(torch::cat({t, t}, 0)) +
+  const auto t_emb = t_embedder(t);
+  auto c = torch::cat({t_emb, t_emb}, 0) +
            y_embedder(torch::cat({condition_a.labels, condition_b.labels}, 0), false);
   h = run_blocks(h, c, 0, cfg.encoder_depth);
   const auto hs = h.chunk(2, 0), cs = c.chunk(2, 0);
