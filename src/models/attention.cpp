@@ -16,16 +16,16 @@ namespace nn = torch::nn;
 
 torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
                                            const torch::Tensor& v) {
+  if (strided_attention_applies(q, k, v)) return strided_attention(q, k, v);
   // bfloat16 inference on the CPU with small score matrices (grouped Read/Write, latents at low
-  // budgets): float32 through the strided BLAS path, where oneDNN's per-call cost would dominate.
-  // Large ones stay bfloat16 (oneDNN's bmm is ~5x faster than the float32 BLAS there).
+  // budgets) where the strided path is off: float32 casts, where oneDNN's per-call cost would
+  // dominate. Large ones stay bfloat16 (oneDNN's bmm is ~5x faster than the float32 BLAS there).
   if (q.scalar_type() == torch::kBFloat16 && q.device().is_cpu() &&
-      !torch::GradMode::is_enabled() && q.size(-2) * k.size(-2) < 128 * 128) {
+      !torch::GradMode::is_enabled() && q.size(-2) * k.size(-2) < kLargeBf16Scores) {
     return scaled_dot_product_attention(q.to(torch::kFloat32), k.to(torch::kFloat32),
                                         v.to(torch::kFloat32))
         .to(q.scalar_type());
   }
-  if (strided_attention_applies(q, k, v)) return strided_attention(q, k, v);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   // Flatten the (broadcast) leading dims into one batch of contiguous matrices: batched GEMMs on
   // a transposed, strided key view fall off the BLAS fast path in libtorch 1.x (measured ~30x
@@ -111,6 +111,10 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : dim(dim), eps(eps) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  // Inference: one pass instead of libtorch's five (cast, norm, add, divide, scale).
+  if (fused::applies({x, scale}) && x.dim() >= 2 && x.size(-1) == dim) {
+    return fused::rms_norm(x, scale, eps);
+  }
   auto x32 = x.to(torch::kFloat32);
   auto rms = x32.norm(2, {-1}, /*keepdim=*/true) * std::pow(static_cast<double>(dim), -0.5);
   auto normed = (x32 / (rms + eps)).to(x.scalar_type());

@@ -15,33 +15,13 @@ namespace elit::models {
 
 namespace {
 
-// How a [rows, cols] matrix view is laid out for a column-major BLAS: 'N' with leading dimension
-// stride(-2) when rows are contiguous, 'T' with stride(-1) when columns are, or not at all.
-struct BlasOperand {
-  char trans = 0;
-  int64_t ld = 0;
-};
-
-BlasOperand blas_operand(const torch::Tensor& t) {
-  const int64_t rows = t.size(1), cols = t.size(2);
-  if (t.stride(2) == 1 && t.stride(1) >= std::max<int64_t>(1, cols)) return {'N', t.stride(1)};
-  if (t.stride(1) == 1 && t.stride(2) >= std::max<int64_t>(1, rows)) return {'T', t.stride(2)};
-  return {};
-}
-
 // One BLAS call per matrix (for_each_matrix). Row-major C = A B is computed as column-major
 // C^T = B^T A^T.
 template <typename T>
-void blas_matmul(GemmFn<T> gemm, torch::Tensor a, torch::Tensor b, torch::Tensor& c) {
-  auto op_a = blas_operand(a), op_b = blas_operand(b);
-  if (!op_a.trans) {
-    a = a.contiguous();
-    op_a = blas_operand(a);
-  }
-  if (!op_b.trans) {
-    b = b.contiguous();
-    op_b = blas_operand(b);
-  }
+void blas_matmul(GemmFn<T> gemm, const torch::Tensor& a_in, const torch::Tensor& b_in,
+                 torch::Tensor& c) {
+  GemmOperand op_a, op_b;
+  const auto a = gemm_ready(a_in, op_a), b = gemm_ready(b_in, op_b);
   const int64_t batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(2);
   const int im = static_cast<int>(m), in = static_cast<int>(n), ik = static_cast<int>(k);
   const int lda = static_cast<int>(op_a.ld), ldb = static_cast<int>(op_b.ld), ldc = in;
@@ -73,9 +53,9 @@ torch::Tensor cpu_matmul(const torch::Tensor& a, const torch::Tensor& b) {
   if (c.numel() == 0) return c;
   if (a.size(2) == 0) return c.zero_();
   if (a.scalar_type() == torch::kFloat32) {
-    blas_matmul<float>(blas_gemm<float>(), a, b, c);
+    blas_matmul<float>(fast_gemm<float>, a, b, c);
   } else {
-    blas_matmul<double>(blas_gemm<double>(), a, b, c);
+    blas_matmul<double>(fast_gemm<double>, a, b, c);
   }
   return c;
 }

@@ -194,6 +194,91 @@ ELIT_VECTOR_CLONES void gelu_bf16(bf16_bits* x, int64_t n) {
   gelu_span(x, n);
 }
 
+// gelu(x + bias) in place on rows [begin, end) of x [rows, n]; bias float32 [n].
+template <typename S>
+ELIT_INLINE void bias_gelu_rows(S* x, const float* bias, int64_t begin, int64_t end, int64_t n) {
+  const int64_t full = n / kW * kW, rest = n - full;
+  for (int64_t r = begin; r < end; ++r) {
+    S* row = x + r * n;
+    for (int64_t i = 0; i < full; i += kW) {
+      vstore(row + i, gelu_tanh(vload(row + i) + vload(bias + i)));
+    }
+    if (rest) {
+      store_part(row + full, rest,
+                 gelu_tanh(load_part(row + full, rest, 0.0f) + load_part(bias + full, rest, 0.0f)));
+    }
+  }
+}
+
+ELIT_VECTOR_CLONES void bias_gelu_f32(float* x, const float* bias, int64_t begin, int64_t end,
+                                      int64_t n) {
+  bias_gelu_rows(x, bias, begin, end, n);
+}
+ELIT_VECTOR_CLONES void bias_gelu_bf16(bf16_bits* x, const float* bias, int64_t begin, int64_t end,
+                                       int64_t n) {
+  bias_gelu_rows(x, bias, begin, end, n);
+}
+
+// RMSNorm of rows [begin, end) of x (row stride ld) into out [rows, D]: scale * x / (rms + eps)
+// with rms = |x| / sqrt(D), as the published RMSNorm computes it (in float32).
+template <typename S>
+ELIT_INLINE void rms_norm_rows(const S* x, int64_t ld, const float* scale, S* out, int64_t begin,
+                               int64_t end, int64_t D, float eps) {
+  const int64_t full = D / kW * kW, rest = D - full;
+  const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
+  for (int64_t r = begin; r < end; ++r) {
+    const S* in = x + r * ld;
+    S* o = out + r * D;
+    vf acc{};
+    for (int64_t i = 0; i < full; i += kW) {
+      const vf v = vload(in + i);
+      acc += v * v;
+    }
+    if (rest) {
+      const vf v = load_part(in + full, rest, 0.0f);
+      acc += v * v;
+    }
+    const float denom = std::sqrt(lane_sum(acc)) * inv_sqrt_d + eps;
+    for (int64_t i = 0; i < full; i += kW) vstore(o + i, vload(in + i) / denom * vload(scale + i));
+    if (rest) {
+      store_part(o + full, rest,
+                 load_part(in + full, rest, 0.0f) / denom * load_part(scale + full, rest, 0.0f));
+    }
+  }
+}
+
+ELIT_VECTOR_CLONES void rms_norm_f32(const float* x, int64_t ld, const float* scale, float* out,
+                                     int64_t begin, int64_t end, int64_t D, float eps) {
+  rms_norm_rows(x, ld, scale, out, begin, end, D, eps);
+}
+ELIT_VECTOR_CLONES void rms_norm_bf16(const bf16_bits* x, int64_t ld, const float* scale,
+                                      bf16_bits* out, int64_t begin, int64_t end, int64_t D,
+                                      float eps) {
+  rms_norm_rows(x, ld, scale, out, begin, end, D, eps);
+}
+
+// A [rows, cols] matrix between bfloat16 (row stride ld) and a contiguous float32 copy.
+template <typename From, typename To>
+ELIT_INLINE void convert_rows(const From* src, int64_t src_ld, To* dst, int64_t dst_ld,
+                              int64_t rows, int64_t cols) {
+  const int64_t full = cols / kW * kW, rest = cols - full;
+  for (int64_t r = 0; r < rows; ++r) {
+    const From* in = src + r * src_ld;
+    To* o = dst + r * dst_ld;
+    for (int64_t i = 0; i < full; i += kW) vstore(o + i, vload(in + i));
+    if (rest) store_part(o + full, rest, load_part(in + full, rest, 0.0f));
+  }
+}
+
+ELIT_VECTOR_CLONES void bf16_to_f32(const bf16_bits* src, int64_t ld, float* dst, int64_t rows,
+                                    int64_t cols) {
+  convert_rows(src, ld, dst, cols, rows, cols);
+}
+ELIT_VECTOR_CLONES void f32_to_bf16(const float* src, bf16_bits* dst, int64_t ld, int64_t rows,
+                                    int64_t cols) {
+  convert_rows(src, cols, dst, ld, rows, cols);
+}
+
 template <typename S>
 ELIT_INLINE void gated_rows(const S* x, const S* y, const float* gate, S* out, int64_t begin,
                             int64_t end, int64_t tokens, int64_t D) {
@@ -349,11 +434,27 @@ torch::Tensor layer_norm_modulate(const torch::Tensor& x, const torch::Tensor& s
   return out;
 }
 
-void gelu_tanh_(torch::Tensor& x) {
+void gelu_tanh_(torch::Tensor& x, const torch::Tensor& bias) {
   check(applies({x}) && x.is_contiguous(), "fused gelu_tanh_: unsupported x ", x.sizes(), " ",
         x.scalar_type());
   RECORD_FUNCTION("elit::fused_gelu_tanh_", std::vector<c10::IValue>({x}));
   const bool single = x.scalar_type() == torch::kFloat32;
+  if (bias.defined()) {
+    const int64_t n = x.dim() > 0 ? x.size(-1) : 1;
+    check(bias.dim() == 1 && bias.size(0) == n, "fused gelu_tanh_: bias ", bias.sizes(),
+          " does not match the last dim of x ", x.sizes());
+    const auto b = bias.to(torch::kFloat32).contiguous();
+    const float* bp = b.data_ptr<float>();
+    at::parallel_for(0, x.numel() / std::max<int64_t>(n, 1), row_grain(n),
+                     [&](int64_t begin, int64_t end) {
+                       if (single) {
+                         bias_gelu_f32(data<float>(x), bp, begin, end, n);
+                       } else {
+                         bias_gelu_bf16(data<bf16_bits>(x), bp, begin, end, n);
+                       }
+                     });
+    return;
+  }
   at::parallel_for(0, x.numel(), 16384, [&](int64_t begin, int64_t end) {
     if (single) {
       gelu_f32(data<float>(x) + begin, end - begin);
@@ -361,6 +462,42 @@ void gelu_tanh_(torch::Tensor& x) {
       gelu_bf16(data<bf16_bits>(x) + begin, end - begin);
     }
   });
+}
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& scale, double eps) {
+  check(applies({x, scale}) && x.dim() >= 1 && scale.dim() == 1 && scale.size(0) == x.size(-1),
+        "fused rms_norm: unsupported x ", x.sizes(), " ", x.scalar_type(), " with scale ",
+        scale.sizes());
+  RECORD_FUNCTION("elit::fused_rms_norm", std::vector<c10::IValue>({x}));
+  const int64_t D = x.size(-1);
+  // Rows read in place when they sit at one stride (e.g. a chunk of a wider projection).
+  bool one_stride = x.dim() >= 2 && x.stride(-1) == 1 && x.stride(-2) >= D;
+  for (int64_t i = 0; one_stride && i + 2 < x.dim(); ++i) {
+    one_stride = x.stride(i) == x.stride(i + 1) * x.size(i + 1);
+  }
+  const auto src = one_stride ? x : x.contiguous();
+  const int64_t ld = one_stride ? x.stride(-2) : D;
+  const auto sc = scale.to(torch::kFloat32).contiguous();
+  auto out = torch::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::Contiguous));
+  const int64_t rows = x.numel() / std::max<int64_t>(D, 1);
+  const float* sp = sc.data_ptr<float>();
+  const float e = static_cast<float>(eps);
+  at::parallel_for(0, rows, row_grain(D), [&](int64_t begin, int64_t end) {
+    if (x.scalar_type() == torch::kFloat32) {
+      rms_norm_f32(data<float>(src), ld, sp, data<float>(out), begin, end, D, e);
+    } else {
+      rms_norm_bf16(data<bf16_bits>(src), ld, sp, data<bf16_bits>(out), begin, end, D, e);
+    }
+  });
+  return out;
+}
+
+void bf16_to_float(const at::BFloat16* src, int64_t ld, float* dst, int64_t rows, int64_t cols) {
+  bf16_to_f32(reinterpret_cast<const bf16_bits*>(src), ld, dst, rows, cols);
+}
+
+void float_to_bf16(const float* src, at::BFloat16* dst, int64_t ld, int64_t rows, int64_t cols) {
+  f32_to_bf16(src, reinterpret_cast<bf16_bits*>(dst), ld, rows, cols);
 }
 
 void softmax_(torch::Tensor& x) {

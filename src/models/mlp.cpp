@@ -41,11 +41,13 @@ MlpImpl::MlpImpl(int64_t in_features, int64_t hidden_features, int64_t out_featu
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  auto h = flat_linear(fc1, x);
-  if (tanh_gelu && fused::applies({h}) && h.is_contiguous()) {
-    fused::gelu_tanh_(h);  // in place: h is this call's own temporary
+  if (tanh_gelu && fused::applies({x, fc1->weight})) {
+    // fc1's bias goes into the GELU's pass instead of a pass of its own before the GEMM.
+    auto h = flat_linear(fc1, x, /*add_bias=*/false);  // a new contiguous temporary
+    fused::gelu_tanh_(h, fc1->bias);                   // in place
     return flat_linear(fc2, h);
   }
+  auto h = flat_linear(fc1, x);
   return flat_linear(fc2, tanh_gelu ? gelu_tanh(h) : torch::gelu(h));
 }
 

@@ -7,6 +7,7 @@ list(APPEND ELIT_SOURCES
   src/models/embeddings.cpp
   src/models/attention.cpp
   src/models/batched_matmul.cpp
+  src/models/flat_linear.cpp
   src/models/strided_attention.cpp
   src/models/fused_kernels.cpp
   src/models/mlp.cpp

@@ -59,7 +59,7 @@ bool blas_layout(const torch::Tensor& t) {
 // transposed in place.
 template <typename T>
 torch::Tensor scaled_scores(const torch::Tensor& q, const torch::Tensor& k) {
-  const auto gemm = blas_gemm<T>();
+  const auto gemm = fast_gemm<T>;
   const auto oq = matrix_offsets(q), ok = matrix_offsets(k);
   const int64_t count = static_cast<int64_t>(oq.size());
   const int nq = static_cast<int>(q.size(-2)), d = static_cast<int>(q.size(-1)),
@@ -82,7 +82,7 @@ torch::Tensor scaled_scores(const torch::Tensor& q, const torch::Tensor& k) {
 // out[i] = probs[i] v[i]: row-major O = P V is column-major O^T = V^T P^T.
 template <typename T>
 void weighted_values(const torch::Tensor& probs, const torch::Tensor& v, torch::Tensor& out) {
-  const auto gemm = blas_gemm<T>();
+  const auto gemm = fast_gemm<T>;
   const auto ov = matrix_offsets(v), oo = matrix_offsets(out);
   const int nq = static_cast<int>(probs.size(1)), nk = static_cast<int>(probs.size(2)),
             dv = static_cast<int>(v.size(-1));
@@ -98,12 +98,25 @@ void weighted_values(const torch::Tensor& probs, const torch::Tensor& v, torch::
   });
 }
 
-// Scores, softmax and weighted values one matrix at a time, float32: each score matrix is
-// normalised and used while it is in the cache instead of round-tripping [batch, Nq, Nk] through
-// memory.
+// A thread's float32 copy of one bfloat16 matrix (rows at stride ld), for the BLAS.
+struct FloatCopy {
+  std::vector<float> data;
+  const float* from(const at::BFloat16* src, int64_t ld, int64_t rows, int64_t cols) {
+    data.resize(static_cast<size_t>(rows * cols));
+    fused::bf16_to_float(src, ld, data.data(), rows, cols);
+    return data.data();
+  }
+};
+
+// Scores, softmax and weighted values one matrix at a time: each score matrix is normalised and
+// used while it is in the cache instead of round-tripping [batch, Nq, Nk] through memory.
+// bfloat16 operands are converted per matrix into float32 copies (the BLAS has no bfloat16
+// product) and the output rounded back as it is written, instead of casting whole tensors.
+template <typename S>
 void fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                      torch::Tensor& out) {
-  const auto gemm = blas_gemm<float>();
+  constexpr bool single = std::is_same_v<S, float>;
+  const auto gemm = fast_gemm<float>;
   const auto oq = matrix_offsets(q), ok = matrix_offsets(k), ov = matrix_offsets(v),
              oo = matrix_offsets(out);
   const int nq = static_cast<int>(q.size(-2)), d = static_cast<int>(q.size(-1)),
@@ -112,18 +125,30 @@ void fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d))), zero = 0,
               one = 1;
   const char no = 'N', yes = 'T';
-  const float* Q = q.data_ptr<float>();
-  const float* K = k.data_ptr<float>();
-  const float* V = v.data_ptr<float>();
-  float* O = out.data_ptr<float>();
+  const S* Q = q.data_ptr<S>();
+  const S* K = k.data_ptr<S>();
+  const S* V = v.data_ptr<S>();
+  S* O = out.data_ptr<S>();
   const int64_t tile = static_cast<int64_t>(nq) * nk;
   for_matrix_ranges(static_cast<int64_t>(oq.size()), [&](int64_t begin, int64_t end) {
     std::vector<float> scores(static_cast<size_t>(tile));  // this thread's score matrix
-    float* S = scores.data();
+    float* Sc = scores.data();
+    FloatCopy qc, kc, vc;
+    std::vector<float> result(single ? 0 : static_cast<size_t>(nq) * dv);
     for (int64_t i = begin; i < end; ++i) {
-      gemm(&yes, &no, &nk, &nq, &d, &scale, K + ok[i], &ldk, Q + oq[i], &ldq, &zero, S, &nk);
-      fused::softmax_rows(S, nq, nk);
-      gemm(&no, &no, &dv, &nq, &nk, &one, V + ov[i], &ldv, S, &nk, &zero, O + oo[i], &ldo);
+      if constexpr (single) {
+        gemm(&yes, &no, &nk, &nq, &d, &scale, K + ok[i], &ldk, Q + oq[i], &ldq, &zero, Sc, &nk);
+        fused::softmax_rows(Sc, nq, nk);
+        gemm(&no, &no, &dv, &nq, &nk, &one, V + ov[i], &ldv, Sc, &nk, &zero, O + oo[i], &ldo);
+      } else {
+        const float* Qf = qc.from(Q + oq[i], ldq, nq, d);
+        const float* Kf = kc.from(K + ok[i], ldk, nk, d);
+        const float* Vf = vc.from(V + ov[i], ldv, nk, dv);
+        gemm(&yes, &no, &nk, &nq, &d, &scale, Kf, &d, Qf, &d, &zero, Sc, &nk);
+        fused::softmax_rows(Sc, nq, nk);
+        gemm(&no, &no, &dv, &nq, &nk, &one, Vf, &dv, Sc, &nk, &zero, result.data(), &dv);
+        fused::float_to_bf16(result.data(), O + oo[i], ldo, nq, dv);
+      }
     }
   });
 }
@@ -136,8 +161,17 @@ bool strided_attention_applies(const torch::Tensor& q, const torch::Tensor& k,
   const bool needs_grad = torch::GradMode::is_enabled() &&
                           (q.requires_grad() || k.requires_grad() || v.requires_grad());
   if (needs_grad || ELIT_CPU_AUTOCAST_ENABLED() || !q.device().is_cpu() || !k.device().is_cpu() ||
-      !v.device().is_cpu() || k.scalar_type() != type || v.scalar_type() != type ||
-      !has_blas(type)) {
+      !v.device().is_cpu() || k.scalar_type() != type || v.scalar_type() != type) {
+    return false;
+  }
+  if (type == torch::kBFloat16) {
+    // bfloat16 through float32 copies per matrix (fused_attention), for small score matrices
+    // only: large ones run faster in oneDNN's bfloat16 bmm.
+    if (!fused::applies({q, k, v}) || !has_blas(torch::kFloat32) ||
+        q.size(-2) * k.size(-2) >= kLargeBf16Scores) {
+      return false;
+    }
+  } else if (!has_blas(type)) {
     return false;
   }
   if (!blas_layout(q) || !blas_layout(k) || !blas_layout(v)) return false;
@@ -179,10 +213,11 @@ torch::Tensor strided_attention(const torch::Tensor& q, const torch::Tensor& k,
     out = torch::empty(memory, q.options()).transpose(-3, -2);
   }
   const bool single = q.scalar_type() == torch::kFloat32;
+  const bool bf16 = q.scalar_type() == torch::kBFloat16;
   auto probs_sizes = lead;
   probs_sizes.push_back(nq);
   probs_sizes.push_back(k.size(-2));
-  if (single && fused::applies({q, k, v})) {
+  if ((single || bf16) && fused::applies({q, k, v})) {
     // FLOP counters see the two products (shapes only: the scores never exist as one tensor).
     { RECORD_FUNCTION("aten::matmul", std::vector<c10::IValue>({q, k.transpose(-2, -1)})); }
     {
@@ -191,7 +226,11 @@ torch::Tensor strided_attention(const torch::Tensor& q, const torch::Tensor& k,
                           {torch::empty(probs_sizes, q.options().device(torch::kMeta)), ve}));
     }
     RECORD_FUNCTION("elit::fused_attention", std::vector<c10::IValue>({q, k, v}));
-    fused_attention(qe, ke, ve, out);
+    if (bf16) {
+      fused_attention<at::BFloat16>(qe, ke, ve, out);
+    } else {
+      fused_attention<float>(qe, ke, ve, out);
+    }
     return out;
   }
   torch::Tensor probs;

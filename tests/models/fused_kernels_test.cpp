@@ -7,9 +7,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "elit/models/attention.h"
 #include "elit/models/registry.h"
 #include "elit/models/sit_block.h"
+#include "elit/models/strided_attention.h"
 
 namespace elit::models {
 namespace {
@@ -75,6 +78,51 @@ TEST(FusedKernels, GeluTanhMatchesLibtorchOverTheWholeRange) {
   auto b16 = big.to(torch::kBFloat16);
   fused::gelu_tanh_(b16);
   expect_bf16_close(b16, torch::gelu(big.to(torch::kBFloat16).to(torch::kFloat32), "tanh"));
+}
+
+TEST(FusedKernels, GeluTanhWithTheLinearsBias) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(7);
+  for (const int64_t n : {37, 1536}) {  // a partial vector; an MLP's hidden width
+    const auto x = torch::randn({70, n}) * 3, bias = torch::randn({n});
+    auto got = x.clone();
+    fused::gelu_tanh_(got, bias);
+    EXPECT_LT(max_diff(got, torch::gelu(x + bias, "tanh")), 2e-6) << "width " << n;
+    auto b16 = x.to(torch::kBFloat16);
+    fused::gelu_tanh_(b16, bias.to(torch::kBFloat16));
+    expect_bf16_close(b16, torch::gelu(x.to(torch::kBFloat16).to(torch::kFloat32) +
+                                           bias.to(torch::kBFloat16).to(torch::kFloat32),
+                                       "tanh"));
+  }
+  auto x = torch::randn({4, 8});
+  EXPECT_THROW(fused::gelu_tanh_(x, torch::randn({7})), std::exception);
+}
+
+// The published RMSNorm: scale * x / (|x| / sqrt(D) + eps), normalised in float32.
+torch::Tensor reference_rms_norm(const torch::Tensor& x, const torch::Tensor& scale, double eps) {
+  const auto x32 = x.to(torch::kFloat32);
+  const auto rms = x32.norm(2, {-1}, true) / std::sqrt(static_cast<double>(x.size(-1)));
+  return scale.to(torch::kFloat32) * (x32 / (rms + eps));
+}
+
+TEST(FusedKernels, RmsNormMatchesThePublishedFormula) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(8);
+  const auto kv = torch::randn({2, 50, 2 * 384}) * 2;
+  const auto chunk = kv.chunk(2, -1)[0];  // rows at a stride of 768: read in place
+  const auto scale = torch::randn({384});
+  for (const auto& x : {chunk, torch::randn({3, 5, 37}), chunk.transpose(0, 1)}) {
+    const auto s = scale.narrow(0, 0, x.size(-1)).contiguous();
+    const auto got = fused::rms_norm(x, s, 1e-5);
+    ASSERT_EQ(got.sizes(), x.sizes());
+    EXPECT_LT(max_diff(got, reference_rms_norm(x, s, 1e-5)), 2e-5) << "shape " << x.sizes();
+    const auto xb = x.to(torch::kBFloat16), sb = s.to(torch::kBFloat16);
+    expect_bf16_close(fused::rms_norm(xb, sb, 1e-5), reference_rms_norm(xb, sb, 1e-5));
+  }
+  // The module takes it without autograd and gives the same values.
+  RMSNorm norm(384);
+  norm->scale.data().copy_(scale);
+  EXPECT_LT(max_diff(norm(chunk), reference_rms_norm(chunk, scale, 1e-5)), 2e-5);
 }
 
 TEST(FusedKernels, SoftmaxMatchesLibtorchWithMaskedScores) {
@@ -148,6 +196,28 @@ TEST(FusedKernels, AttentionMatchesTheUnfusedPath) {
     }
     EXPECT_LT(max_diff(fused_out, plain_out), 1e-5) << "tokens " << N;
   }
+}
+
+// Small bfloat16 score matrices (grouped Read/Write) are computed from float32 copies per matrix:
+// the float32 attention of the same (bfloat16) values, rounded once. Large ones stay with oneDNN.
+TEST(FusedKernels, Bfloat16AttentionThroughFloat32Copies) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(9);
+  // [B, G, H, tokens, d]: keys and values as chunks of one projection, queries broadcast over B.
+  const auto kv = torch::randn({3, 16, 12, 2, 2, 64}).to(torch::kBFloat16);
+  const auto k = kv.select(3, 0).permute({0, 1, 3, 2, 4}),
+             v = kv.select(3, 1).permute({0, 1, 3, 2, 4});
+  const auto q = torch::randn({1, 1, 2, 5, 64}).to(torch::kBFloat16).expand({3, 16, 2, 5, 64});
+  ASSERT_TRUE(strided_attention_applies(q, k, v));
+  const auto got = scaled_dot_product_attention(q, k, v);
+  ASSERT_EQ(got.sizes(), (std::vector<int64_t>{3, 16, 2, 5, 64}));
+  const auto want = scaled_dot_product_attention(q.to(torch::kFloat32), k.to(torch::kFloat32),
+                                                 v.to(torch::kFloat32));
+  expect_bf16_close(got, want);
+  const auto big = torch::randn({3, 2, 2, 256, 64}).to(torch::kBFloat16);
+  EXPECT_FALSE(strided_attention_applies(big[0], big[1], big[2]));
+  FusedKernels off(false);
+  EXPECT_FALSE(strided_attention_applies(q, k, v));
 }
 
 TEST(FusedKernels, ModelForwardUnchangedInFloat32AndBfloat16) {

@@ -1,5 +1,6 @@
 list(APPEND ELIT_FAST_TEST_SOURCES
   models/batched_matmul_test.cpp
+  models/flat_linear_test.cpp
   models/strided_attention_test.cpp
   models/fused_kernels_test.cpp
   models/dropout_draws_test.cpp

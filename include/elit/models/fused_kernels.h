@@ -22,8 +22,10 @@ bool applies(std::initializer_list<torch::Tensor> tensors);
 torch::Tensor layer_norm_modulate(const torch::Tensor& x, const torch::Tensor& shift,
                                   const torch::Tensor& scale, double eps);
 
-// x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) (= tanh GELU), in place.
-void gelu_tanh_(torch::Tensor& x);
+// x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) (= tanh GELU), in place. With a bias [n] (n the
+// last dim of x), gelu(x + bias): the bias of the linear that produced x, added here instead of
+// in a pass of its own.
+void gelu_tanh_(torch::Tensor& x, const torch::Tensor& bias = {});
 
 // Softmax over the last dim, in place (x contiguous).
 void softmax_(torch::Tensor& x);
@@ -36,5 +38,15 @@ void softmax_rows(float* x, int64_t rows, int64_t n);
 // shapes). Returns a new tensor of x's dtype.
 torch::Tensor gated_residual(const torch::Tensor& x, const torch::Tensor& gate,
                              const torch::Tensor& y);
+
+// The published RMSNorm (ELIT's cross-attention q/k norm): scale * x / (|x| / sqrt(D) + eps)
+// over the last dim D, in float32. x may be a strided view with rows at one stride (a chunk of a
+// wider projection). Returns a new contiguous tensor of x's dtype.
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& scale, double eps);
+
+// A [rows, cols] bfloat16 matrix with row stride ld into a contiguous float32 one, and back
+// (rounded to nearest even); serial, for callers inside a parallel loop.
+void bf16_to_float(const at::BFloat16* src, int64_t ld, float* dst, int64_t rows, int64_t cols);
+void float_to_bf16(const float* src, at::BFloat16* dst, int64_t ld, int64_t rows, int64_t cols);
 
 }  // namespace elit::models::fused

@@ -11,7 +11,10 @@
 namespace elit::models {
 
 // CPU float/double operands with the BLAS found, nothing that needs autograd, no autocast,
-// contiguous last dims, and leading dims that broadcast.
+// contiguous last dims, and leading dims that broadcast. bfloat16 operands too (converted to
+// float32 per matrix) when their score matrices are smaller than kLargeBf16Scores elements:
+// larger ones are faster in oneDNN's bfloat16 bmm.
+constexpr int64_t kLargeBf16Scores = 128 * 128;
 bool strided_attention_applies(const torch::Tensor& q, const torch::Tensor& k,
                                const torch::Tensor& v);
 
