@@ -79,18 +79,50 @@ ELIT_INLINE vf gelu_tanh(vf v) {
   return v / (exp_approx(-z) + 1.0f);
 }
 
-template <typename S>
-ELIT_INLINE void gelu_span(S* x, int64_t n) {
-  const int64_t full = n / kW * kW;
-  for (int64_t i = 0; i < full; i += kW) vstore(x + i, gelu_tanh(vload(x + i)));
-  if (n > full) store_part(x + full, n - full, gelu_tanh(load_part(x + full, n - full, 0.0f)));
+// The GELU's derivative times g: with z = x (k + kc x^2) and s = sigmoid(z), gelu = x s and
+// gelu' = s + x s (1 - s) (k + 3 kc x^2).
+ELIT_INLINE vf gelu_tanh_grad(vf v, vf g) {
+  constexpr float k = 1.5957691216057308f;
+  constexpr float kc = k * 0.044715f;
+  const vf v2 = v * v;
+  const vf s = 1.0f / (exp_approx(-(v * (kc * v2 + k))) + 1.0f);
+  return g * (s + v * s * (1.0f - s) * (3.0f * kc * v2 + k));
 }
 
-ELIT_VECTOR_CLONES void gelu_f32(float* x, int64_t n) {
-  gelu_span(x, n);
+// out = gelu(in) over n values (out may be in).
+template <typename S>
+ELIT_INLINE void gelu_span(const S* in, S* out, int64_t n) {
+  const int64_t full = n / kW * kW;
+  for (int64_t i = 0; i < full; i += kW) vstore(out + i, gelu_tanh(vload(in + i)));
+  if (n > full) store_part(out + full, n - full, gelu_tanh(load_part(in + full, n - full, 0.0f)));
 }
-ELIT_VECTOR_CLONES void gelu_bf16(bf16_bits* x, int64_t n) {
-  gelu_span(x, n);
+
+ELIT_VECTOR_CLONES void gelu_f32(const float* in, float* out, int64_t n) {
+  gelu_span(in, out, n);
+}
+ELIT_VECTOR_CLONES void gelu_bf16(const bf16_bits* in, bf16_bits* out, int64_t n) {
+  gelu_span(in, out, n);
+}
+
+// out = g * gelu'(x) over n values.
+template <typename S>
+ELIT_INLINE void gelu_grad_span(const S* x, const S* g, S* out, int64_t n) {
+  const int64_t full = n / kW * kW, rest = n - full;
+  for (int64_t i = 0; i < full; i += kW) {
+    vstore(out + i, gelu_tanh_grad(vload(x + i), vload(g + i)));
+  }
+  if (rest) {
+    store_part(out + full, rest,
+               gelu_tanh_grad(load_part(x + full, rest, 0.0f), load_part(g + full, rest, 0.0f)));
+  }
+}
+
+ELIT_VECTOR_CLONES void gelu_grad_f32(const float* x, const float* g, float* out, int64_t n) {
+  gelu_grad_span(x, g, out, n);
+}
+ELIT_VECTOR_CLONES void gelu_grad_bf16(const bf16_bits* x, const bf16_bits* g, bf16_bits* out,
+                                       int64_t n) {
+  gelu_grad_span(x, g, out, n);
 }
 
 // gelu(x + bias) in place on rows [begin, end) of x [rows, n]; bias float32 [n].
@@ -356,11 +388,46 @@ void gelu_tanh_(torch::Tensor& x, const torch::Tensor& bias) {
   }
   at::parallel_for(0, x.numel(), 16384, [&](int64_t begin, int64_t end) {
     if (single) {
-      gelu_f32(data<float>(x) + begin, end - begin);
+      gelu_f32(data<float>(x) + begin, data<float>(x) + begin, end - begin);
     } else {
-      gelu_bf16(data<bf16_bits>(x) + begin, end - begin);
+      gelu_bf16(data<bf16_bits>(x) + begin, data<bf16_bits>(x) + begin, end - begin);
     }
   });
+}
+
+torch::Tensor gelu_tanh(const torch::Tensor& x) {
+  check(applies({x.detach()}), "fused gelu_tanh: unsupported x ", x.sizes(), " ", x.scalar_type());
+  RECORD_FUNCTION("elit::fused_gelu_tanh", std::vector<c10::IValue>({x}));
+  const auto in = x.detach().contiguous();
+  auto out = torch::empty_like(in);
+  at::parallel_for(0, in.numel(), 16384, [&](int64_t begin, int64_t end) {
+    if (in.scalar_type() == torch::kFloat32) {
+      gelu_f32(data<float>(in) + begin, data<float>(out) + begin, end - begin);
+    } else {
+      gelu_bf16(data<bf16_bits>(in) + begin, data<bf16_bits>(out) + begin, end - begin);
+    }
+  });
+  return out;
+}
+
+torch::Tensor gelu_tanh_backward(const torch::Tensor& grad, const torch::Tensor& x) {
+  check(applies({grad.detach(), x.detach()}) && grad.sizes() == x.sizes() &&
+            grad.scalar_type() == x.scalar_type(),
+        "fused gelu_tanh_backward: unsupported grad ", grad.sizes(), " ", grad.scalar_type(),
+        " for x ", x.sizes(), " ", x.scalar_type());
+  RECORD_FUNCTION("elit::fused_gelu_tanh_backward", std::vector<c10::IValue>({grad, x}));
+  const auto xc = x.detach().contiguous(), gc = grad.detach().contiguous();
+  auto out = torch::empty_like(xc);
+  at::parallel_for(0, xc.numel(), 16384, [&](int64_t begin, int64_t end) {
+    if (xc.scalar_type() == torch::kFloat32) {
+      gelu_grad_f32(data<float>(xc) + begin, data<float>(gc) + begin, data<float>(out) + begin,
+                    end - begin);
+    } else {
+      gelu_grad_bf16(data<bf16_bits>(xc) + begin, data<bf16_bits>(gc) + begin,
+                     data<bf16_bits>(out) + begin, end - begin);
+    }
+  });
+  return out;
 }
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& scale, double eps) {

@@ -27,6 +27,12 @@ torch::Tensor layer_norm_modulate(const torch::Tensor& x, const torch::Tensor& s
 // in a pass of its own.
 void gelu_tanh_(torch::Tensor& x, const torch::Tensor& bias = {});
 
+// The same GELU into a new tensor, and its backward, grad * gelu'(x): the training GELU
+// (models/mlp.cpp) makes them an autograd function, one pass each way, where libtorch 1.13's tanh
+// GELU and its backward took ~4x longer. Inputs may require gradients (they are read detached).
+torch::Tensor gelu_tanh(const torch::Tensor& x);
+torch::Tensor gelu_tanh_backward(const torch::Tensor& grad, const torch::Tensor& x);
+
 // Softmax over the last dim, in place (x contiguous).
 void softmax_(torch::Tensor& x);
 
