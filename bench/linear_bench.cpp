@@ -27,6 +27,9 @@ void Linear(benchmark::State& state) {
       benchmark::Counter(2.0 * 2048 * in * out, benchmark::Counter::kIsIterationInvariantRate,
                          benchmark::Counter::kIs1000);
 }
-BENCHMARK(Linear)->ArgsProduct({{0, 1, 2, 3}, {1, 0}})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(Linear)
+    ->ArgsProduct({{0, 1, 2, 3}, {1, 0}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -1,10 +1,15 @@
-// Vector primitives of the one-pass CPU kernels (fused_kernels.cpp): 16 float32 lanes in GCC's
+// Vector primitives of the one-pass CPU kernels (fused_kernels.cpp, fused_gelu.cpp): 16 float32
+// lanes in GCC's
 // generic vectors, loads and stores of float32 and bfloat16 (as its 16 storage bits), partial
 // chunks at the end of a row, lane reductions and a vector exp. Private to src/models.
 #pragma once
+#include <torch/types.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 // Kernels marked ELIT_VECTOR_CLONES are built, on x86-64 GCC, as an AVX-512, an AVX2+FMA and a
 // baseline version, and the CPU picks one at load time.
@@ -110,6 +115,21 @@ ELIT_INLINE vf exp_approx(vf x) {
   const vf y = p * f * f + f + 1.0f;
   const vu scaled = reinterpret_cast<vu>(y) + (reinterpret_cast<vu>(n_int) << 23);
   return underflow ? vf{} : reinterpret_cast<vf>(scaled);
+}
+
+// A tensor's data as the kernels' storage type: float, or bfloat16's 16 bits.
+template <typename S>
+inline S* data(const torch::Tensor& t) {
+  if constexpr (std::is_same_v<S, float>) {
+    return t.data_ptr<float>();
+  } else {
+    return reinterpret_cast<S*>(t.data_ptr<at::BFloat16>());
+  }
+}
+
+// Rows per parallel task: enough work per task for ~16k values.
+inline int64_t row_grain(int64_t D) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(D, 1));
 }
 
 }  // namespace elit::models::fused::simd

@@ -10,6 +10,7 @@ list(APPEND ELIT_SOURCES
   src/models/flat_linear.cpp
   src/models/strided_attention.cpp
   src/models/fused_kernels.cpp
+  src/models/fused_gelu.cpp
   src/models/mlp.cpp
   src/models/sit_block.cpp
   src/models/latent_interface.cpp

@@ -3,7 +3,8 @@
 // libtorch 1.13 needs 2-4 passes over the activations for each (and, in bfloat16, float32 casts
 // around each, since its bfloat16 LayerNorm and GELU are 5-20x slower than float32); these read and
 // write each value once and compute in float32. Callers check `applies` and keep the libtorch
-// expressions for training, float64 (the exact parity path) and other devices.
+// expressions for training, float64 (the exact parity path) and other devices; the one exception
+// is the tanh GELU, whose forward and backward kernels also make training's GELU (models/mlp.cpp).
 #pragma once
 #include <torch/types.h>
 
