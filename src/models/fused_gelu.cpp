@@ -94,6 +94,17 @@ ELIT_VECTOR_CLONES void bias_gelu_bf16(bf16_bits* x, const float* bias, int64_t 
   bias_gelu_rows(x, bias, begin, end, n);
 }
 
+// out = gelu(in) for contiguous tensors of one size and dtype (out may be in).
+void gelu_into(const torch::Tensor& in, const torch::Tensor& out) {
+  at::parallel_for(0, in.numel(), 16384, [&](int64_t begin, int64_t end) {
+    if (in.scalar_type() == torch::kFloat32) {
+      gelu_f32(data<float>(in) + begin, data<float>(out) + begin, end - begin);
+    } else {
+      gelu_bf16(data<bf16_bits>(in) + begin, data<bf16_bits>(out) + begin, end - begin);
+    }
+  });
+}
+
 }  // namespace
 
 void gelu_tanh_(torch::Tensor& x, const torch::Tensor& bias) {
@@ -117,13 +128,7 @@ void gelu_tanh_(torch::Tensor& x, const torch::Tensor& bias) {
                      });
     return;
   }
-  at::parallel_for(0, x.numel(), 16384, [&](int64_t begin, int64_t end) {
-    if (single) {
-      gelu_f32(data<float>(x) + begin, data<float>(x) + begin, end - begin);
-    } else {
-      gelu_bf16(data<bf16_bits>(x) + begin, data<bf16_bits>(x) + begin, end - begin);
-    }
-  });
+  gelu_into(x, x);
 }
 
 torch::Tensor gelu_tanh(const torch::Tensor& x) {
@@ -131,13 +136,7 @@ torch::Tensor gelu_tanh(const torch::Tensor& x) {
   RECORD_FUNCTION("elit::fused_gelu_tanh", std::vector<c10::IValue>({x}));
   const auto in = x.detach().contiguous();
   auto out = torch::empty_like(in);
-  at::parallel_for(0, in.numel(), 16384, [&](int64_t begin, int64_t end) {
-    if (in.scalar_type() == torch::kFloat32) {
-      gelu_f32(data<float>(in) + begin, data<float>(out) + begin, end - begin);
-    } else {
-      gelu_bf16(data<bf16_bits>(in) + begin, data<bf16_bits>(out) + begin, end - begin);
-    }
-  });
+  gelu_into(in, out);
   return out;
 }
 

@@ -9,9 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "cpu_blas.h"  // ELIT_CPU_AUTOCAST_ENABLED
