@@ -22,7 +22,8 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$run" ] || run="runs/fmnist_elit_s4-$(date +%Y%m%d-%H%M%S)"
 
-scripts/setup.sh
+# Only the command-line tool: the tests and micro-benchmarks are scripts/test.sh's to build.
+ELIT_BUILD_TARGETS=elit_cli scripts/setup.sh
 elit=build/elit
 config=configs/fmnist_elit_s4.yaml
 cfg_scale=3  # classifier-free guidance scale for the images

@@ -2,6 +2,8 @@
 # Installs every Debian package elit needs (only the missing ones) and builds the project.
 # Idempotent: a second run installs nothing and rebuilds incrementally (ccache + ninja).
 #   scripts/setup.sh [--no-build] [extra cmake args...]
+#   ELIT_BUILD_TARGETS="elit_cli" scripts/setup.sh    builds only those targets (the main job
+#                                                      builds the command-line tool alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,5 +37,6 @@ jobs="${ELIT_JOBS:-$(nproc)}"
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
 fi
-cmake --build "$build_dir" -j "$jobs"
+# shellcheck disable=SC2086  # a space-separated list of targets
+cmake --build "$build_dir" -j "$jobs" ${ELIT_BUILD_TARGETS:+--target $ELIT_BUILD_TARGETS}
 echo "[setup] built into $build_dir/ (elit: $build_dir/elit)"

@@ -4,7 +4,6 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "distributed.h"
 #include "elit/models/diffusion_model.h"
+#include "elit/runtime/timing.h"
 
 namespace elit::app::bench {
 using nlohmann::json;
@@ -59,10 +59,9 @@ template <typename F>
 std::vector<double> time_calls(int warmup, int steps, F&& f) {
   std::vector<double> times;
   for (int i = 0; i < warmup + steps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
+    Stopwatch watch;
     f();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (i >= warmup) times.push_back(s);
+    if (i >= warmup) times.push_back(watch.seconds());
   }
   std::sort(times.begin(), times.end());
   return times;
@@ -76,16 +75,14 @@ std::vector<std::vector<double>> time_rounds(size_t cases, int warmup, int round
   std::vector<std::vector<double>> times(cases);
   for (int r = 0; r < warmup + rounds; ++r) {
     for (size_t c = 0; c < cases; ++c) {
-      const auto t0 = std::chrono::steady_clock::now();
+      Stopwatch watch;
       f(c);
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (r >= warmup) times[c].push_back(s);
+      if (r >= warmup) times[c].push_back(watch.seconds());
     }
   }
   return times;
 }
 
-double median(std::vector<double> v);  // of a non-empty vector
 // Median over rounds of a[r] / b[r]: a ratio of two cases measured in the same rounds.
 double paired_ratio(const std::vector<double>& a, const std::vector<double>& b);
 

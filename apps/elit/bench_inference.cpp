@@ -2,6 +2,7 @@
 // the same process, and one sampling step per guidance mode (none, CFG, cheap CFG).
 #include "bench_common.h"
 #include "cli_common.h"
+#include "elit/io/model_file.h"
 #include "elit/models/flat_linear.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
@@ -37,7 +38,7 @@ struct TimedModel {
 TimedModel timed_model(const BenchModel& m) {
   torch::manual_seed(0);
   TimedModel out;
-  out.model = models::create_model(m.config);
+  out.model = io::create_model(m.config);
   out.model->eval();
   {
     torch::NoGradGuard no_grad;

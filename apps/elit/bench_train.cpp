@@ -7,7 +7,7 @@
 
 #include "bench_common.h"
 #include "cli_common.h"
-#include "elit/models/registry.h"
+#include "elit/io/model_file.h"
 #include "elit/runtime/error.h"
 #include "elit/train/process_group_communicator.h"
 #include "elit/train/trainer.h"
@@ -31,7 +31,7 @@ std::vector<json> measure_train(const BenchOptions& o, train::Communicator& comm
     check(m.batch % comm.world_size() == 0, "elit bench train: batch ", m.batch,
           " is not divisible by --nproc ", comm.world_size());
     torch::manual_seed(0);
-    auto model = models::create_model(m.config);
+    auto model = io::create_model(m.config);
     const auto spec = model->spec();
     train::TrainStepOptions so;
     so.precision = train::parse_mixed_precision(m.precision);
@@ -47,7 +47,7 @@ std::vector<json> measure_train(const BenchOptions& o, train::Communicator& comm
       const std::optional<double> b = spec.elit ? std::optional<double>(budget) : std::nullopt;
       // Past any warmup (step 1000): the full learning rate.
       const auto times = time_calls(o.warmup, o.steps, [&] { step.run({batch}, b, 1000); });
-      const double median = times[times.size() / 2];
+      const double median_s = median(times);
       json line = {
           {"what", "train"},
           {"model", m.name},
@@ -61,12 +61,12 @@ std::vector<json> measure_train(const BenchOptions& o, train::Communicator& comm
           {"ddp_bucket_mb", o.ddp_bucket_mb},
           {"threads", torch::get_num_threads()},
           {"steps", o.steps},
-          {"median_s", median},
+          {"median_s", median_s},
           {"min_s", times.front()},
-          {"images_per_s", static_cast<double>(m.batch) / median},
+          {"images_per_s", static_cast<double>(m.batch) / median_s},
           {"peak_rss_mb", peak_rss_mb()},
           {"flops", train_flops(m.config, m.batch, b)}};
-      line["gflops_per_s"] = rate(line["flops"], median);
+      line["gflops_per_s"] = rate(line["flops"], median_s);
       line["rss_mb"] = rss_mb();
       lines.push_back(line);
     }

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "config_file.h"
+#include "elit/io/model_file.h"
 #include "elit/metrics/flops.h"
 #include "elit/metrics/flops_counter.h"
 #include "elit/models/registry.h"
@@ -54,7 +55,7 @@ nlohmann::json resolve_config(const FlopsOptions& o) {
 
 int64_t measure(const nlohmann::json& config, int64_t batch, double budget) {
   torch::NoGradGuard no_grad;
-  auto model = models::create_model(config);
+  auto model = io::create_model(config);
   model->eval();
   return metrics::measure_forward_flops(*model, batch,
                                         sampling::model_budget(model->spec(), budget));

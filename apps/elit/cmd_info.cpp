@@ -3,9 +3,9 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "elit/io/model_file.h"
 #include "elit/io/published_checkpoint.h"
 #include "elit/models/budget.h"
-#include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 
 namespace elit::app {
@@ -17,7 +17,7 @@ struct InfoOptions {
 };
 
 nlohmann::json describe(const io::ModelFile& file) {
-  auto model = models::create_model(file.config);
+  auto model = io::create_model(file.config);
   const auto spec = model->spec();
   int64_t params = 0, buffers = 0;
   for (const auto& p : model->parameters()) params += p.numel();

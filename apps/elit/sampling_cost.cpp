@@ -5,6 +5,7 @@
 
 #include "elit/metrics/flops.h"
 #include "elit/metrics/flops_counter.h"
+#include "elit/runtime/timing.h"
 #include "elit/sampling/cost.h"
 
 namespace elit::app {
@@ -55,7 +56,7 @@ double ForwardCosts::forward_seconds(double budget, int64_t rows, int repeats) {
       m_.model->condition_for_labels(torch::zeros({rows}, options.dtype(torch::kInt64)));
   const auto b = sampling::model_budget(m_.spec, budget);
   torch::NoGradGuard no_grad;
-  return sampling::median_seconds(
+  return median_seconds(
       [&] {
         m_.model->forward(x, t, cond, b);
         synchronize(options.device());
@@ -74,7 +75,7 @@ double ForwardCosts::step_seconds(const sampling::GuidanceOptions& guidance, dou
                              : models::Condition();
   const double t = std::clamp(0.5, guidance.low, guidance.high);  // inside the interval
   torch::NoGradGuard no_grad;
-  return sampling::median_seconds(
+  return median_seconds(
       [&] {
         sampling::guided_velocity(*m_.model, x, t, cond, null_cond, budget, guidance,
                                   options.dtype().toScalarType());

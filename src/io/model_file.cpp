@@ -1,7 +1,9 @@
 #include "elit/io/model_file.h"
 
+#include "elit/io/context_file.h"
 #include "elit/io/published_checkpoint.h"
 #include "elit/io/state_dict.h"
+#include "elit/models/mmdit.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 
@@ -39,8 +41,8 @@ ModelFile read_model_file(const std::string& path, const ModelFileOptions& optio
   bool has_prefixed = false;
   for (const auto& [k, _] : file.tensors) has_prefixed |= k.rfind("weight.", 0) == 0;
   // Reference/case files hold weights next to inputs and outputs under a "weight." prefix.
-  out.weights = strip_wrapper_prefixes(has_prefixed ? select_prefix(file.tensors, "weight.")
-                                                     : file.tensors);
+  out.weights =
+      strip_wrapper_prefixes(has_prefixed ? select_prefix(file.tensors, "weight.") : file.tensors);
   auto meta = file.metadata.find(kModelConfigKey);
   if (meta != file.metadata.end()) {
     nlohmann::json stored;
@@ -59,8 +61,17 @@ ModelFile read_model_file(const std::string& path, const ModelFileOptions& optio
   return out;
 }
 
+models::ModelPtr create_model(const nlohmann::json& config) {
+  auto model = models::create_model(config);
+  if (auto* mmdit = dynamic_cast<models::MMDiTImpl*>(model.get())) {
+    const auto& path = mmdit->config().label_context_file;
+    if (!path.empty()) mmdit->set_label_context(read_context_file(path), path);
+  }
+  return model;
+}
+
 models::ModelPtr build_model(const ModelFile& file, torch::Dtype dtype, torch::Device device) {
-  auto model = models::create_model(file.config);
+  auto model = create_model(file.config);
   load_state_dict(*model, file.weights, file.source);
   model->to(device, dtype);
   model->eval();

@@ -1,5 +1,6 @@
 #include "elit/models/hdit.h"
 
+#include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -203,6 +204,30 @@ torch::Tensor HDiTImpl::forward_sigma(const torch::Tensor& x, const torch::Tenso
             "spatial");
   }
   return patch_out(out_norm(h)).movedim(-1, 1);  // [B, H, W, C] -> [B, C, H, W]
+}
+
+Backbone hdit_backbone() {
+  Backbone b;
+  b.family = "hdit";
+  b.name_prefixes = {"HDiT-", "ELIT-HDiT-"};
+  // k-diffusion's config files give the model "type" image_transformer_v2.
+  b.has_published_markers = [](const nlohmann::json& j) {
+    return j.value("type", std::string()) == "image_transformer_v2";
+  };
+  b.resolve_config = [](const nlohmann::json& j) {
+    auto c = hdit_config_from_json(j);
+    c.validate();
+    return hdit_config_to_json(c);
+  };
+  b.create = [](const nlohmann::json& j) -> ModelPtr {
+    return HDiT(hdit_config_from_json(j)).ptr();
+  };
+  b.named_models = named_hdit_models;
+  b.input_config = [](const InputShape& s) {
+    return nlohmann::json{
+        {"input_size", s.size}, {"input_channels", s.channels}, {"num_classes", s.num_classes}};
+  };
+  return b;
 }
 
 }  // namespace elit::models

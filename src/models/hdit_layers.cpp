@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "elit/models/sit_block.h"
+#include "elit/models/adaln.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models::hdit {

@@ -4,7 +4,7 @@
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/linear.h>
 
-#include "elit/models/sit_block.h"
+#include "elit/models/adaln.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {

@@ -4,6 +4,7 @@
 
 #include <torch/nn/init.h>
 
+#include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -41,7 +42,6 @@ MMDiTImpl::MMDiTImpl(MMDiTConfig config) : config_(std::move(config)) {
     prompts.emplace_back();  // the null label's empty prompt
     caption_tokens_ = tokenizer_->encode(prompts);
   }
-  if (!c.label_context_file.empty()) load_label_context();
   initialize_weights();
   if (c.enable_elit) {
     input_token_editor = register_module(
@@ -112,23 +112,10 @@ std::vector<double> MMDiTImpl::training_mask_levels() const {
                                       config_.tokens_per_group());
 }
 
-int64_t MMDiTImpl::keep_for(std::optional<double> budget) {
-  if (!config_.enable_elit) {
-    if (budget) keep_for_budget(*budget);  // validates: only 1 without a latent interface
-    return 1;
-  }
-  if (budget) return keep_for_budget(*budget);
-  if (!is_training()) return config_.tokens_per_group();
-  // Published MultiOrderedTokenMaskingStrategy: one level per step, uniformly (global RNG).
-  const auto levels = training_mask_levels();
-  const auto pick = torch::randint(static_cast<int64_t>(levels.size()), {1}).item<int64_t>();
-  return keep_from_mask_prob(levels[pick], config_.tokens_per_group());
-}
-
 torch::Tensor MMDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
                                  const Condition& condition, std::optional<double> budget) {
   check(t.dim() == 1, "t must be [B], got ", t.sizes());
-  const int64_t keep = keep_for(budget);
+  const int64_t keep = resolve_keep(budget);
   auto cond = is_training() ? drop_conditions(condition) : condition;
   return forward_keep(x, t * config_.time_scale, cond, keep);
 }
@@ -197,6 +184,26 @@ torch::Tensor MMDiTImpl::forward_keep(const torch::Tensor& x, const torch::Tenso
     run_blocks(context, h, c, text.mask, core_end, cfg.depth, trace);
   }
   return unpatchify(final_layer(h, c), gh, gw);
+}
+
+Backbone mmdit_backbone() {
+  Backbone b;
+  b.family = "mmdit";
+  b.name_prefixes = {"MMDiT-", "ELIT-MMDiT-"};
+  b.resolve_config = [](const nlohmann::json& j) {
+    auto c = mmdit_config_from_json(j);
+    c.validate();
+    return mmdit_config_to_json(c);
+  };
+  b.create = [](const nlohmann::json& j) -> ModelPtr {
+    return MMDiT(mmdit_config_from_json(j)).ptr();
+  };
+  b.named_models = named_mmdit_models;
+  // Text-conditioned: classes come in as captions, so no class count.
+  b.input_config = [](const InputShape& s) {
+    return nlohmann::json{{"input_size", s.size}, {"in_channels", s.channels}};
+  };
+  return b;
 }
 
 }  // namespace elit::models

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "elit/models/adaln.h"
 #include "elit/models/attention.h"
-#include "elit/models/sit_block.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {

@@ -1,6 +1,5 @@
 // MM-DiT conditioning: the context a Condition gives (external features or the builtin text
 // encoder), prompts and class captions, the null condition and caption dropout.
-#include "elit/io/context_file.h"
 #include "elit/models/dropout_draws.h"
 #include "elit/models/mmdit.h"
 #include "elit/runtime/error.h"
@@ -70,10 +69,13 @@ Condition MMDiTImpl::null_condition(const Condition& condition) const {
   return out;
 }
 
-void MMDiTImpl::load_label_context() {
+void MMDiTImpl::set_label_context(const Condition& rows, const std::string& path) {
   const auto& cfg = config_;
-  const auto& path = cfg.label_context_file;
-  auto table = io::read_context_file(path);
+  check(!cfg.builtin_text(), "model '", cfg.model,
+        "' has the builtin text encoder: its labels map to captions, not to context rows");
+  check(rows.context.defined() && rows.context.dim() == 3, "'", path,
+        "': label context must be [N, L, C], got ", rows.context.sizes());
+  auto table = rows;
   check(table.context.size(2) == cfg.context_in_features, "'", path, "': context width ",
         table.context.size(2), " does not match the model's context_in_features ",
         cfg.context_in_features);

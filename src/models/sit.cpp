@@ -3,6 +3,7 @@
 #include <torch/nn/init.h>
 #include <torch/nn/modules/linear.h>
 
+#include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -101,19 +102,7 @@ std::vector<double> SiTImpl::training_mask_levels() const {
 
 torch::Tensor SiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
                                const torch::Tensor& y, std::optional<double> budget) {
-  int64_t keep = config_.tokens_per_group();
-  if (config_.enable_elit) {
-    if (budget) {
-      keep = keep_for_budget(*budget);
-    } else if (is_training()) {
-      const auto levels = training_mask_levels();
-      const auto pick = torch::randint(static_cast<int64_t>(levels.size()), {1}).item<int64_t>();
-      keep = keep_from_mask_prob(levels[pick], config_.tokens_per_group());
-    }
-  } else if (budget) {
-    keep_for_budget(*budget);  // validates: only 1 without a latent interface
-  }
-  return forward_keep(x, t, y, keep);
+  return forward_keep(x, t, y, resolve_keep(budget));
 }
 
 torch::Tensor SiTImpl::run_blocks(torch::Tensor x, const torch::Tensor& c, int64_t begin,
@@ -188,6 +177,24 @@ torch::Tensor SiTImpl::unpatchify(const torch::Tensor& x) const {
   const int64_t h = config_.grid_size(), w = config_.grid_size();
   // [B, h, w, p, p, C] -> [B, C, h, p, w, p] -> [B, C, H, W]
   return x.reshape({B, h, w, p, p, C}).permute({0, 5, 1, 3, 2, 4}).reshape({B, C, h * p, w * p});
+}
+
+Backbone sit_backbone() {
+  Backbone b;
+  b.family = "sit";
+  b.name_prefixes = {"SiT-", "ELIT-SiT-"};
+  b.resolve_config = [](const nlohmann::json& j) {
+    auto c = sit_config_from_json(j);
+    c.validate();
+    return sit_config_to_json(c);
+  };
+  b.create = [](const nlohmann::json& j) -> ModelPtr { return SiT(sit_config_from_json(j)).ptr(); };
+  b.named_models = named_sit_models;
+  b.input_config = [](const InputShape& s) {
+    return nlohmann::json{
+        {"input_size", s.size}, {"in_channels", s.channels}, {"num_classes", s.num_classes}};
+  };
+  return b;
 }
 
 }  // namespace elit::models

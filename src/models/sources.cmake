@@ -2,6 +2,7 @@ list(APPEND ELIT_SOURCES
   src/models/diffusion_model.cpp
   src/models/dropout_draws.cpp
   src/models/registry.cpp
+  src/models/adaln.cpp
   src/models/sit_config.cpp
   src/models/budget.cpp
   src/models/embeddings.cpp

@@ -2,6 +2,7 @@
 
 #include <torch/nn/init.h>
 
+#include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -191,6 +192,30 @@ torch::Tensor UViTImpl::head(const torch::Tensor& x) {
   auto img =
       patches.reshape({B, g, g, p, p, C}).permute({0, 5, 1, 3, 2, 4}).reshape({B, C, g * p, g * p});
   return final_layer ? final_layer(img) : img;
+}
+
+Backbone uvit_backbone() {
+  Backbone b;
+  b.family = "uvit";
+  b.name_prefixes = {"UViT-", "ELIT-UViT-"};
+  // The published U-ViT config files name their network "uvit".
+  b.has_published_markers = [](const nlohmann::json& j) {
+    return j.value("name", std::string()) == "uvit";
+  };
+  b.resolve_config = [](const nlohmann::json& j) {
+    auto c = uvit_config_from_json(j);
+    c.validate();
+    return uvit_config_to_json(c);
+  };
+  b.create = [](const nlohmann::json& j) -> ModelPtr {
+    return UViT(uvit_config_from_json(j)).ptr();
+  };
+  b.named_models = named_uvit_models;
+  b.input_config = [](const InputShape& s) {
+    return nlohmann::json{
+        {"img_size", s.size}, {"in_chans", s.channels}, {"num_classes", s.num_classes}};
+  };
+  return b;
 }
 
 }  // namespace elit::models

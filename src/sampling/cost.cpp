@@ -1,8 +1,5 @@
 #include "elit/sampling/cost.h"
 
-#include <algorithm>
-#include <chrono>
-
 #include "elit/runtime/error.h"
 
 namespace elit::sampling {
@@ -25,20 +22,6 @@ int64_t sampling_flops_per_image(SamplerKind kind, const std::vector<double>& gr
     }
   }
   return total;
-}
-
-double median_seconds(const std::function<void()>& work, int warmup, int repeats) {
-  check(repeats >= 1 && warmup >= 0, "timing needs at least one repeat, got ", repeats);
-  for (int i = 0; i < warmup; ++i) work();
-  std::vector<double> times;
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    times.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::nth_element(times.begin(), times.begin() + repeats / 2, times.end());
-  return times[repeats / 2];
 }
 
 }  // namespace elit::sampling

@@ -12,9 +12,6 @@ torch::Tensor generate(models::DiffusionModel& model, const models::Condition& c
   check(o.batch_size >= 1, "invalid batch size ", o.batch_size, ": must be at least 1");
   const auto grid = time_grid(o.sampler, o.steps);
   const auto spec = model.spec();
-  // Fail on a bad schedule or guidance before spending any compute.
-  o.options.guidance.validate();
-  o.options.budget.resolve(grid, spec);
   const int64_t n = condition.batch();
   const std::vector<int64_t> chw{spec.in_channels, spec.height, spec.width};
   std::vector<torch::Tensor> out;

@@ -17,7 +17,6 @@ struct Run {
   models::Condition null_cond;
   const SamplerOptions& options;
   torch::Dtype dtype;
-  std::vector<double> budgets;  // per step (validated)
 
   Run(models::DiffusionModel& m, const torch::Tensor& x, const models::Condition& c,
       const std::vector<double>& grid, const SamplerOptions& o)
@@ -27,7 +26,8 @@ struct Run {
     check(c.batch() == x.size(0), "the condition has ", c.batch(), " rows for a batch of ",
           x.size(0));
     const auto spec = m.spec();
-    budgets = o.budget.resolve(grid, spec);
+    // Fails on a bad schedule or guidance before any compute; steps then ask o.budget.at().
+    o.budget.resolve(grid, spec);
     if (o.guidance.uncond_budget) {
       check_budget(spec, *o.guidance.uncond_budget, "unconditional (guiding) budget");
     }

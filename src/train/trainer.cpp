@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "elit/io/image.h"
+#include "elit/io/model_file.h"
 #include "elit/io/state_dict.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/atomic_file.h"
@@ -37,16 +38,11 @@ json training_model_config(const TrainConfig& c, const data::DatasetInfo& d) {
   check(d.height == d.width, "dataset '", d.name, "' has ", d.height, "x", d.width,
         " examples; the models take square inputs");
   json named = {{"model", c.model}};
+  const auto& backbone = models::backbone_for(named);
   // Which arguments this family has: keys of its resolved default configuration.
-  const json family_keys = models::resolve_model_config(named);
-  // The dataset's shape under every family's spelling (SiT/MM-DiT, U-ViT, HDiT).
-  json derived = {{"input_size", d.height},
-                  {"img_size", d.height},
-                  {"in_channels", d.channels},
-                  {"in_chans", d.channels},
-                  {"input_channels", d.channels},
-                  {"num_classes", c.num_classes.value_or(d.num_classes)},
-                  {"encoder_depth", c.encoder_depth},
+  const json family_keys = backbone.resolve_config(named);
+  // The training options that every family with a latent interface spells the same way.
+  json derived = {{"encoder_depth", c.encoder_depth},
                   {"qk_norm", c.qk_norm},
                   {"group_size", c.elit_group_size},
                   {"elit_read_depth", c.elit_read_depth},
@@ -60,6 +56,8 @@ json training_model_config(const TrainConfig& c, const data::DatasetInfo& d) {
     derived["caption_dropout_prob"] = c.cfg_prob;  // text-conditioned families (MM-DiT)
   }
   json out = named;
+  out.update(backbone.input_config(
+      {d.height, d.channels, c.num_classes.value_or(d.num_classes)}));  // in the family's spelling
   for (const auto& [key, value] : derived.items()) {
     if (family_keys.contains(key)) out[key] = value;
   }
@@ -95,7 +93,7 @@ Trainer::Trainer(TrainConfig config, std::shared_ptr<Communicator> communicator,
   // times and noise for the global batch and keeps its rows, so the run does not depend on the
   // number of processes, and every rank's generator stays in the same state.
   torch::manual_seed(static_cast<uint64_t>(config_.seed));
-  auto model = models::create_model(model_config_);
+  auto model = io::create_model(model_config_);
   const auto spec = model->spec();  // the shape the family really built
   const auto& d = dataset_->info();
   check(spec.in_channels == d.channels && spec.height == d.height && spec.width == d.width,

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "elit/io/model_file.h"
 #include "elit/io/safetensors.h"
 #include "elit/models/attention.h"
 #include "elit/models/registry.h"
@@ -160,7 +161,10 @@ TEST(MMDiT, LabelContextFileMapsLabelsToItsRows) {
   io::write_safetensors(path, rows);
   auto cfg = tiny(true);
   cfg.label_context_file = path;
-  MMDiT model(cfg);
+  // The model reads no file itself; io::create_model attaches the rows the config names.
+  EXPECT_EQ(MMDiT(cfg)->spec().num_classes, 0);
+  auto model = std::dynamic_pointer_cast<MMDiTImpl>(io::create_model(mmdit_config_to_json(cfg)));
+  ASSERT_TRUE(model);
   EXPECT_EQ(model->spec().num_classes, 2);
   auto cond = model->condition_for_labels(torch::tensor({1, 0, 2}, torch::kInt64));
   EXPECT_EQ(cond.context.sizes(), (std::vector<int64_t>{3, 5, 40}));
@@ -174,7 +178,7 @@ TEST(MMDiT, LabelContextFileMapsLabelsToItsRows) {
   EXPECT_THROW(model->condition_for_labels(torch::tensor({3}, torch::kInt64)), elit::Error);
   EXPECT_EQ(mmdit_config_from_json(model->config_json()).label_context_file, path);
   cfg.context_in_features = 41;
-  EXPECT_THROW(MMDiT{cfg}, elit::Error);
+  EXPECT_THROW(io::create_model(mmdit_config_to_json(cfg)), elit::Error);
 }
 
 TEST(MMDiT, TrainingDropsCaptionsAndDrawsBudgets) {

@@ -55,13 +55,5 @@ TEST(Cost, PublishedCcfgSaving) {
   EXPECT_EQ(evaluation_flops(GuidanceOptions{}, 0.5, 1.0, per_row), 1000);
 }
 
-TEST(Cost, MedianIgnoresWarmupAndOutliers) {
-  int calls = 0;
-  const double s = median_seconds([&] { ++calls; }, 2, 5);
-  EXPECT_EQ(calls, 7);
-  EXPECT_GE(s, 0.0);
-  EXPECT_LT(s, 0.01);
-}
-
 }  // namespace
 }  // namespace elit::sampling

@@ -16,10 +16,10 @@ namespace elit::io {
 inline constexpr const char* kModelConfigKey = "elit.model_config";
 
 struct ModelFile {
-  TensorMap weights;       // state_dict names, prefixes stripped
-  nlohmann::json config;   // complete model configuration (family, name, sizes)
-  std::string source;      // path (and entry) it came from
-  Metadata metadata;       // safetensors metadata, if any
+  TensorMap weights;      // state_dict names, prefixes stripped
+  nlohmann::json config;  // complete model configuration (family, name, sizes)
+  std::string source;     // path (and entry) it came from
+  Metadata metadata;      // safetensors metadata, if any
   std::string name() const { return config.value("model", std::string("custom")); }
 };
 
@@ -31,6 +31,10 @@ struct ModelFileOptions {
 
 // Reads weights and configuration; throws elit::Error naming the file and what is missing.
 ModelFile read_model_file(const std::string& path, const ModelFileOptions& options = {});
+
+// A new model from its configuration (models::create_model) with the files its configuration
+// names attached: an MM-DiT's label_context_file. Every tool builds models through this.
+models::ModelPtr create_model(const nlohmann::json& config);
 
 // Builds the model, loads the weights (every key and shape checked), casts to dtype/device and
 // puts it in eval mode.

@@ -74,6 +74,10 @@ class MMDiTImpl : public DiffusionModel {
   std::vector<double> training_mask_levels() const override;
 
   const MMDiTConfig& config() const { return config_; }
+  // External text on class-labelled data: label i -> row i of `table` (the rows of the config's
+  // label_context_file, read by io::create_model; the model itself reads no files). `origin`
+  // names the table in errors.
+  void set_label_context(const Condition& table, const std::string& origin);
   // The context, mask and pooled vector a condition gives (runs the builtin text encoder).
   TextContext text_context(const Condition& condition, int64_t batch);
   // The fixed table cropped to a gh x gw grid around its centre: [1, gh*gw, D].
@@ -94,7 +98,6 @@ class MMDiTImpl : public DiffusionModel {
 
  private:
   void initialize_weights();
-  int64_t keep_for(std::optional<double> budget);
   Condition drop_conditions(const Condition& condition) const;
   TextContext external_context(const Condition& condition, int64_t batch) const;
   void run_blocks(torch::Tensor& context, torch::Tensor& x, const torch::Tensor& c,
@@ -103,7 +106,6 @@ class MMDiTImpl : public DiffusionModel {
   std::unique_ptr<text::WordTokenizer> tokenizer_;
   torch::Tensor caption_tokens_;  // [captions + 1, text_max_tokens]; the last row: empty prompt
   Condition label_context_;       // label_context_file's rows + a null row
-  void load_label_context();
 };
 TORCH_MODULE(MMDiT);
 

@@ -5,23 +5,11 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 
+#include "elit/models/adaln.h"
 #include "elit/models/attention.h"
 #include "elit/models/mlp.h"
 
 namespace elit::models {
-
-// LayerNorm without affine parameters (eps 1e-6) followed by x * (1 + scale) + shift, where
-// shift/scale are [B, D] and broadcast over the tokens of x: [B, ..., D].
-torch::Tensor norm_modulate(const torch::Tensor& x, const torch::Tensor& shift,
-                            const torch::Tensor& scale);
-
-// x + gate * y, gate [B, D] broadcast over the token dims of y, in one pass (DiT's gated
-// residual).
-torch::Tensor gated_residual(const torch::Tensor& x, const torch::Tensor& gate,
-                             const torch::Tensor& y);
-
-// Broadcasts a per-sample vector [B, D] over the token dims of x: [B, ..., D] -> [B, 1.., D].
-torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& like);
 
 class SiTBlockImpl : public torch::nn::Module {
  public:

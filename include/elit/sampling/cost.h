@@ -1,5 +1,5 @@
 // What a sampling configuration costs: FLOPs per step and per image from a per-row FLOPs model
-// (analytic or measured, as the caller chooses), and measured wall time.
+// (analytic or measured, as the caller chooses). Wall time is measured with runtime/timing.h.
 //
 // A step's FLOPs follow the published _velocity_step: outside guidance one conditional row; CFG
 // two rows at the step's budget; CCFG / autoguidance one row at the budget plus one at the
@@ -22,8 +22,5 @@ int64_t evaluation_flops(const GuidanceOptions& guidance, double t, double budge
 // schedule and guidance.
 int64_t sampling_flops_per_image(SamplerKind kind, const std::vector<double>& grid,
                                  const SamplerOptions& options, const FlopsPerRow& flops);
-
-// Median wall time of `work` in seconds over `repeats` runs after `warmup` unmeasured runs.
-double median_seconds(const std::function<void()>& work, int warmup, int repeats);
 
 }  // namespace elit::sampling
