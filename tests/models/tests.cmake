@@ -8,6 +8,7 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   models/grouping_test.cpp
   models/parity_test.cpp
   models/sit_test.cpp
+  models/case_file.cpp
   models/reference_case.cpp
   models/mmdit_parity_test.cpp
   models/mmdit_test.cpp
