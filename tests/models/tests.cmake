@@ -19,6 +19,7 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   models/neighborhood_attention_test.cpp
   models/uvit_test.cpp
   models/hdit_test.cpp
+  models/backbone_typed_test.cpp
 )
 list(APPEND ELIT_SLOW_TEST_SOURCES
   models/mmdit_train_test.cpp
