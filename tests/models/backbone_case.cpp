@@ -2,46 +2,33 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
-#include "elit/io/state_dict.h"
 #include "support/reference.h"
 
 namespace elit::testing {
 
-std::vector<std::string> BackboneCase::published_keys() const {
-  std::vector<std::string> keys = entry["state_dict_keys"];
-  std::sort(keys.begin(), keys.end());
-  return keys;
-}
-
-std::vector<BackboneCase> load_backbone_cases(const std::string& family) {
+std::vector<CaseFile> load_backbone_cases(const std::string& family) {
   const auto dir = std::filesystem::path(reference_dir()) / "backbones";
   std::ifstream in(dir / "manifest.json");
   const auto manifest = nlohmann::json::parse(in);
-  std::vector<BackboneCase> out;
+  std::vector<CaseFile> out;
   for (const auto& entry : manifest["cases"]) {
-    if (entry["family"] != family) continue;
-    BackboneCase c;
-    c.entry = entry;
-    c.tensors = io::read_safetensors((dir / entry["file"].get<std::string>()).string()).tensors;
-    c.weights = io::select_prefix(c.tensors, "weight.");
-    out.push_back(std::move(c));
+    if (entry["family"] == family) out.push_back(read_case_file(dir.string(), entry));
   }
   // A parity test over zero cases would pass without comparing anything.
   EXPECT_GE(out.size(), 2u) << "the backbones manifest lists too few " << family << " cases";
   return out;
 }
 
-models::UViTConfig uvit_case_config(const BackboneCase& c) {
+models::UViTConfig uvit_case_config(const CaseFile& c) {
   auto cfg = c.entry["config"];  // published UViT constructor arguments, same names
   cfg["model"] = c.name();
   return models::uvit_config_from_json(cfg);
 }
 
-models::HDiTConfig hdit_case_config(const BackboneCase& c) {
+models::HDiTConfig hdit_case_config(const CaseFile& c) {
   // Published constructor form (LevelSpec / MappingSpec lists) -> the k-diffusion config form.
   const auto& p = c.entry["config"];
   EXPECT_EQ(p["in_channels"], p["out_channels"]);
@@ -67,20 +54,23 @@ models::HDiTConfig hdit_case_config(const BackboneCase& c) {
   return models::hdit_config_from_json(cfg);
 }
 
-models::UViT uvit_case_model(const BackboneCase& c, torch::Dtype dtype) {
-  models::UViT model(uvit_case_config(c));
-  io::load_state_dict(*model, c.weights, c.name());
-  model->to(dtype);
-  model->eval();
-  return model;
+models::MMDiTConfig mmdit_case_config(const CaseFile& c) {
+  auto cfg = c.entry["config"];  // published MMDiTX constructor arguments, same names
+  cfg["model"] = c.name();
+  cfg["input_size"] = c.entry["input_hw"];  // the published input_size is None (any size)
+  return models::mmdit_config_from_json(cfg);
 }
 
-models::HDiT hdit_case_model(const BackboneCase& c, torch::Dtype dtype) {
-  models::HDiT model(hdit_case_config(c));
-  io::load_state_dict(*model, c.weights, c.name());
-  model->to(dtype);
-  model->eval();
-  return model;
+models::UViT uvit_case_model(const CaseFile& c, torch::Dtype dtype) {
+  return case_model<models::UViT>(uvit_case_config(c), c, dtype);
+}
+
+models::HDiT hdit_case_model(const CaseFile& c, torch::Dtype dtype) {
+  return case_model<models::HDiT>(hdit_case_config(c), c, dtype);
+}
+
+models::MMDiT mmdit_case_model(const CaseFile& c, torch::Dtype dtype) {
+  return case_model<models::MMDiT>(mmdit_case_config(c), c, dtype);
 }
 
 }  // namespace elit::testing

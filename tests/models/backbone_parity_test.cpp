@@ -1,10 +1,11 @@
 // Parity of the plain U-ViT and HDiT with their published code on every case of
-// ../shared/reference/backbones/manifest.json: float64 within 1e-9, float32 within 1e-4, and the
-// parameter/buffer names exactly the published state_dict keys.
+// ../shared/reference/backbones/manifest.json: outputs in float64 within 1e-9 and float32 within
+// 1e-4 (parity_precision.h), and the parameter/buffer names exactly the published state_dict keys.
 #include <gtest/gtest.h>
 
 #include "elit/io/state_dict.h"
 #include "models/backbone_case.h"
+#include "models/parity_precision.h"
 #include "support/reference.h"
 
 namespace elit::testing {
@@ -44,25 +45,20 @@ void check_hdit(torch::Dtype dtype, double tolerance) {
   }
 }
 
-TEST(BackboneParity, UViTFloat64) {
+class BackboneOutputParity : public ::testing::TestWithParam<ParityPrecision> {};
+
+TEST_P(BackboneOutputParity, UViT) {
   ELIT_REQUIRE_REFERENCE(ref);
-  check_uvit(torch::kFloat64, 1e-9);
+  check_uvit(GetParam().dtype, GetParam().tolerance);
 }
 
-TEST(BackboneParity, UViTFloat32) {
+TEST_P(BackboneOutputParity, HDiT) {
   ELIT_REQUIRE_REFERENCE(ref);
-  check_uvit(torch::kFloat32, 1e-4);
+  check_hdit(GetParam().dtype, GetParam().tolerance);
 }
 
-TEST(BackboneParity, HDiTFloat64) {
-  ELIT_REQUIRE_REFERENCE(ref);
-  check_hdit(torch::kFloat64, 1e-9);
-}
-
-TEST(BackboneParity, HDiTFloat32) {
-  ELIT_REQUIRE_REFERENCE(ref);
-  check_hdit(torch::kFloat32, 1e-4);
-}
+INSTANTIATE_TEST_SUITE_P(, BackboneOutputParity, ::testing::ValuesIn(kParityPrecisions),
+                         ParityPrecisionName());
 
 TEST(BackboneParity, StateDictKeysArePublished) {
   ELIT_REQUIRE_REFERENCE(ref);

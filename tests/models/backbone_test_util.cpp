@@ -1,8 +1,37 @@
 #include "models/backbone_test_util.h"
 
 #include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+
+#include "elit/models/budget.h"
+#include "elit/runtime/error.h"
 
 namespace elit::testing {
+
+ClassInputs class_inputs(int64_t B, int64_t C, int64_t H, int64_t W) {
+  return {torch::randn({B, C, H, W}), torch::rand({B}), torch::randint(0, 6, {B}, torch::kInt64)};
+}
+
+void expect_trace(const models::BlockTrace& trace, const models::BlockTrace& expected) {
+  ASSERT_EQ(trace.size(), expected.size());
+  for (size_t i = 0; i < trace.size(); ++i) {
+    EXPECT_EQ(trace[i].block, expected[i].block) << i;
+    EXPECT_EQ(trace[i].domain, expected[i].domain) << trace[i].block;
+    EXPECT_EQ(trace[i].tokens, expected[i].tokens) << trace[i].block;
+  }
+}
+
+void expect_output_shape_at_every_valid_budget(models::DiffusionModel& model, const ClassInputs& in,
+                                               int64_t tokens_per_group) {
+  torch::NoGradGuard no_grad;
+  const auto cond = models::Condition::from_labels(in.y);
+  for (double b : models::valid_budgets(tokens_per_group)) {
+    auto out = model.forward(in.x, in.t, cond, b);
+    EXPECT_EQ(out.sizes(), in.x.sizes()) << b;
+    EXPECT_TRUE(out.isfinite().all().item<bool>()) << b;
+  }
+  EXPECT_THROW(model.forward(in.x, in.t, cond, 0.1), Error);
+}
 
 std::vector<std::string> params_without_gradient(const torch::nn::Module& model,
                                                  const std::vector<std::string>& prefixes) {

@@ -1,45 +1,25 @@
 // ELIT-HDiT and HDiT beyond parity: shapes at every budget, where each layer runs, latent
-// positions, gradients, overfitting a few images, the time mapping, configs and the registry.
+// positions, the time mapping, configs and the registry (gradients, overfitting, the plain model,
+// model files and named configs: backbone_typed_test.cpp).
 #include "elit/models/hdit.h"
 
 #include <gtest/gtest.h>
 
-#include "elit/io/model_file.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 #include "models/backbone_test_util.h"
-#include "support/reference.h"
+#include "models/tiny_backbones.h"
 
 namespace elit::models {
 namespace {
 
-// 16x16x3 input, patch 2: level 0 is 8x8 tokens (neighbourhood attention, kernel 3), the mid level
-// 4x4 tokens (global attention) in 4 groups of 2x2 latents.
-HDiTConfig tiny(bool elit, int64_t h = 16, int64_t w = 16) {
-  HDiTConfig c;
-  c.model = elit ? "tiny-elit-hdit" : "tiny-hdit";
-  c.input_channels = 3;
-  c.input_h = h;
-  c.input_w = w;
-  c.patch_h = c.patch_w = 2;
-  c.levels = {HDiTLevelSpec{1, 16, 32, "neighborhood", 8, 3, 0.0},
-              HDiTLevelSpec{4, 32, 64, "global", 8, 0, 0.0}};
-  c.mapping_depth = 1;
-  c.mapping_width = 24;
-  c.mapping_d_ff = 48;
-  c.num_classes = 6;
-  c.enable_elit = elit;
-  c.group_size = 2;
-  c.encoder_depth = 1;
-  c.decoder_depth = 1;
-  return c;
-}
+using testing::ClassInputs;
 
-struct Inputs {
-  torch::Tensor x, t, y;
-};
-Inputs inputs(int64_t B = 2, int64_t h = 16, int64_t w = 16) {
-  return {torch::randn({B, 3, h, w}), torch::rand({B}), torch::randint(0, 6, {B}, torch::kInt64)};
+HDiTConfig tiny(bool elit, int64_t h = 16, int64_t w = 16) {
+  return testing::tiny_hdit_config(elit, h, w);
+}
+ClassInputs inputs(int64_t B = 2, int64_t h = 16, int64_t w = 16) {
+  return testing::class_inputs(B, 3, h, w);
 }
 
 TEST(ELITHDiT, OutputShapeAtEveryValidBudgetOnSquareAndRectangularInputs) {
@@ -47,14 +27,7 @@ TEST(ELITHDiT, OutputShapeAtEveryValidBudgetOnSquareAndRectangularInputs) {
   for (auto [h, w] : {std::pair{16, 16}, std::pair{16, 24}}) {
     HDiT model(tiny(true, h, w));
     model->eval();
-    auto in = inputs(2, h, w);
-    torch::NoGradGuard no_grad;
-    for (double b : valid_budgets(4)) {
-      auto out = model->forward(in.x, in.t, Condition::from_labels(in.y), b);
-      EXPECT_EQ(out.sizes(), in.x.sizes()) << b;
-      EXPECT_TRUE(out.isfinite().all().item<bool>()) << b;
-    }
-    EXPECT_THROW(model->forward(in.x, in.t, Condition::from_labels(in.y), 0.1), Error);
+    testing::expect_output_shape_at_every_valid_budget(*model, inputs(2, h, w), 4);
   }
 }
 
@@ -72,12 +45,7 @@ TEST(ELITHDiT, LayersRunOnSpatialTokensOrLatentsAsSplit) {
       {"read", "interface", 16},          {"mid_level.1", "latent", 12},
       {"mid_level.2", "latent", 12},      {"write", "interface", 16},
       {"mid_level.3", "spatial", 16},     {"up_levels.0.0", "spatial", 64}};
-  ASSERT_EQ(trace.size(), expected.size());
-  for (size_t i = 0; i < trace.size(); ++i) {
-    EXPECT_EQ(trace[i].block, expected[i].block) << i;
-    EXPECT_EQ(trace[i].domain, expected[i].domain) << trace[i].block;
-    EXPECT_EQ(trace[i].tokens, expected[i].tokens) << trace[i].block;
-  }
+  testing::expect_trace(trace, expected);
 }
 
 TEST(ELITHDiT, LatentsStartAtTheirSlotsSpatialPositions) {
@@ -91,31 +59,6 @@ TEST(ELITHDiT, LatentsStartAtTheirSlotsSpatialPositions) {
   auto got = group_positions(pos, layout).unsqueeze(1) + read->latent_pos_offset.unsqueeze(0);
   EXPECT_TRUE(torch::allclose(got, expected, 0, 1e-6));
   EXPECT_TRUE(read->latent_pos_offset.requires_grad());
-}
-
-TEST(ELITHDiT, GradientsReachReadCoreAndWrite) {
-  torch::manual_seed(3);
-  HDiT model(tiny(true));
-  testing::perturb_parameters(*model, 0.05);
-  auto in = inputs();
-  model->train();
-  model->forward(in.x, in.t, Condition::from_labels(in.y), 0.5).pow(2).mean().backward();
-  auto missing = testing::params_without_gradient(
-      *model, {"input_token_editor.", "mid_level.1.", "mid_level.2.", "output_token_editor."});
-  EXPECT_TRUE(missing.empty()) << missing.front();
-}
-
-TEST(ELITHDiT, TinyModelOverfitsAFewImages) {
-  torch::manual_seed(4);
-  HDiT model([] {
-    auto c = tiny(true);
-    c.elit_min_mask_prob = 0.0;  // train every budget, so the full-budget loss measures learning
-    return c;
-  }());
-  auto images = testing::smooth_images(4, 3, 16, 16);
-  auto labels = torch::tensor({0, 1, 2, 3}, torch::kInt64);
-  auto r = testing::overfit(*model, images, labels, /*steps=*/300, /*lr=*/5e-3);
-  EXPECT_LT(r.after, 0.5 * r.before) << "loss " << r.before << " -> " << r.after;
 }
 
 TEST(HDiT, RectifiedFlowTimeMapsToClampedSigma) {
@@ -134,19 +77,6 @@ TEST(HDiT, RectifiedFlowTimeMapsToClampedSigma) {
   EXPECT_TRUE(out.isfinite().all().item<bool>());
   EXPECT_TRUE(torch::allclose(
       out, model->forward_sigma(x, model->sigma_for_time(t).to(torch::kFloat32), y, {}, 1)));
-}
-
-TEST(HDiT, PlainModelRunsEveryLayerOnSpatialTokens) {
-  HDiT model(tiny(false));
-  model->eval();
-  BlockTrace trace;
-  model->set_trace(&trace);
-  auto in = inputs();
-  torch::NoGradGuard no_grad;
-  model->forward(in.x, in.t, Condition::from_labels(in.y));
-  ASSERT_EQ(trace.size(), 6u);
-  for (const auto& run : trace) EXPECT_EQ(run.domain, "spatial") << run.block;
-  EXPECT_THROW(model->forward(in.x, in.t, Condition::from_labels(in.y), 0.5), Error);
 }
 
 TEST(HDiT, ConfigErrorsNameTheProblem) {
@@ -199,31 +129,6 @@ TEST(HDiT, ReadsThePublishedKDiffusionConfigAndTheRegistry) {
   EXPECT_EQ(model->spec().latent_tokens, 49);
   EXPECT_EQ(resolve_model_config(model->config_json()), model->config_json());
   EXPECT_THROW(resolve_model_config({{"model", "HDiT-T/2"}, {"widthz", 3}}), Error);
-}
-
-TEST(HDiT, EveryNamedModelHasAValidConfig) {
-  int count = 0;
-  for (const auto& name : named_hdit_models()) {
-    EXPECT_NO_THROW(named_hdit_config(name).validate()) << name;
-    ++count;
-  }
-  EXPECT_EQ(count, 10);
-}
-
-TEST(ELITHDiT, ModelFileRoundTripKeepsConfigAndOutputs) {
-  torch::manual_seed(7);
-  auto model = create_model(hdit_config_to_json(tiny(true, 16, 24)));
-  testing::perturb_parameters(*model, 0.05);
-  model->eval();
-  const auto path = testing::temp_dir("hdit_model_file") + "/model.safetensors";
-  io::write_model_file(path, *model);
-  auto loaded = io::build_model(io::read_model_file(path));
-  EXPECT_EQ(loaded->config_json(), model->config_json());
-  auto in = inputs(2, 16, 24);
-  torch::NoGradGuard no_grad;
-  const auto c = Condition::from_labels(in.y);
-  EXPECT_TRUE(
-      torch::equal(loaded->forward(in.x, in.t, c, 0.5), model->forward(in.x, in.t, c, 0.5)));
 }
 
 }  // namespace

@@ -3,54 +3,22 @@
 // 1e-9, float32 1e-4; the 12x12 table is centre-cropped to the 8x6 grid) and the state_dict names.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
-#include "elit/io/safetensors.h"
 #include "elit/io/state_dict.h"
-#include "elit/models/mmdit.h"
+#include "models/backbone_case.h"
+#include "models/parity_precision.h"
 #include "support/reference.h"
 
 namespace elit::testing {
 namespace {
 
-struct MMDiTCase {
-  nlohmann::json entry;
-  io::TensorMap tensors, weights;
-  models::MMDiTConfig config;
-  std::string name() const { return entry["name"]; }
-};
-
-// The MM-DiT cases of backbones/manifest.json, configured from the published constructor keys.
-std::vector<MMDiTCase> load_mmdit_cases() {
-  const auto dir = reference_dir() + "/backbones";
-  std::ifstream in(dir + "/manifest.json");
-  const auto manifest = nlohmann::json::parse(in);
-  std::vector<MMDiTCase> out;
-  for (const auto& entry : manifest["cases"]) {
-    if (entry["family"] != "MM-DiT") continue;
-    MMDiTCase c;
-    c.entry = entry;
-    c.tensors = io::read_safetensors(dir + "/" + entry["file"].get<std::string>()).tensors;
-    c.weights = io::select_prefix(c.tensors, "weight.");
-    auto cfg = entry["config"];
-    cfg["model"] = entry["name"];
-    cfg["input_size"] = entry["input_hw"];  // the published input_size is None (any size)
-    c.config = models::mmdit_config_from_json(cfg);
-    out.push_back(std::move(c));
-  }
-  EXPECT_EQ(out.size(), 2u) << "the backbones manifest should list the SD3 and SD3.5 cases";
-  return out;
+// The MM-DiT cases of backbones/manifest.json: the SD3 and the SD3.5 one.
+std::vector<CaseFile> load_mmdit_cases() {
+  auto cases = load_backbone_cases("MM-DiT");
+  EXPECT_EQ(cases.size(), 2u) << "the backbones manifest should list the SD3 and SD3.5 cases";
+  return cases;
 }
 
-models::MMDiT case_model(const MMDiTCase& c, torch::Dtype dtype) {
-  models::MMDiT model(c.config);
-  io::load_state_dict(*model, c.weights, c.name());
-  model->to(dtype);
-  model->eval();
-  return model;
-}
-
-models::Condition case_condition(const MMDiTCase& c, torch::Dtype dtype) {
+models::Condition case_condition(const CaseFile& c, torch::Dtype dtype) {
   models::Condition cond;
   cond.context = c.tensors.at("input.context").to(dtype);
   cond.pooled = c.tensors.at("input.y").to(dtype);
@@ -58,7 +26,7 @@ models::Condition case_condition(const MMDiTCase& c, torch::Dtype dtype) {
 }
 
 // The first weight with a NaN or infinite entry, or "" when all are finite.
-std::string non_finite_weight(const MMDiTCase& c) {
+std::string non_finite_weight(const CaseFile& c) {
   for (const auto& [k, v] : c.weights) {
     if (!torch::isfinite(v).all().item<bool>()) return k;
   }
@@ -76,7 +44,7 @@ void check_case(const std::string& name, torch::Dtype dtype, double tolerance) {
                    << "' is not finite (uninitialised torch.empty RMSNorm weight in the "
                       "generator), so output.full is NaN; parity not checked";
     }
-    auto model = case_model(c, dtype);
+    auto model = mmdit_case_model(c, dtype);
     const auto x = c.tensors.at("input.x").to(dtype);
     ASSERT_NE(x.size(2), x.size(3)) << name << ": the case should be non-square";
     torch::NoGradGuard no_grad;
@@ -89,30 +57,25 @@ void check_case(const std::string& name, torch::Dtype dtype, double tolerance) {
   FAIL() << "no case '" << name << "' in backbones/manifest.json";
 }
 
-TEST(MMDiTParity, SD3OutputsFloat64) {
+class MMDiTOutputParity : public ::testing::TestWithParam<ParityPrecision> {};
+
+TEST_P(MMDiTOutputParity, SD3) {
   ELIT_REQUIRE_REFERENCE(ref);
-  check_case("mmdit_sd3_tiny", torch::kFloat64, 1e-9);
+  check_case("mmdit_sd3_tiny", GetParam().dtype, GetParam().tolerance);
 }
 
-TEST(MMDiTParity, SD3OutputsFloat32) {
+TEST_P(MMDiTOutputParity, SD35) {
   ELIT_REQUIRE_REFERENCE(ref);
-  check_case("mmdit_sd3_tiny", torch::kFloat32, 1e-4);
+  check_case("mmdit_sd35_tiny", GetParam().dtype, GetParam().tolerance);
 }
 
-TEST(MMDiTParity, SD35OutputsFloat64) {
-  ELIT_REQUIRE_REFERENCE(ref);
-  check_case("mmdit_sd35_tiny", torch::kFloat64, 1e-9);
-}
-
-TEST(MMDiTParity, SD35OutputsFloat32) {
-  ELIT_REQUIRE_REFERENCE(ref);
-  check_case("mmdit_sd35_tiny", torch::kFloat32, 1e-4);
-}
+INSTANTIATE_TEST_SUITE_P(, MMDiTOutputParity, ::testing::ValuesIn(kParityPrecisions),
+                         ParityPrecisionName());
 
 TEST(MMDiTParity, RectifiedFlowTimeIsScaledBy1000) {
   ELIT_REQUIRE_REFERENCE(ref);
   const auto c = load_mmdit_cases().front();
-  auto model = case_model(c, torch::kFloat64);
+  auto model = mmdit_case_model(c, torch::kFloat64);
   const auto x = c.tensors.at("input.x").to(torch::kFloat64);
   const auto t = c.tensors.at("input.t").to(torch::kFloat64) / 1000.0;
   torch::NoGradGuard no_grad;
@@ -123,11 +86,10 @@ TEST(MMDiTParity, RectifiedFlowTimeIsScaledBy1000) {
 TEST(MMDiTParity, StateDictNames) {
   ELIT_REQUIRE_REFERENCE(ref);
   for (const auto& c : load_mmdit_cases()) {
-    models::MMDiT model(c.config);
-    std::vector<std::string> ours, published = c.entry["state_dict_keys"];
+    models::MMDiT model(mmdit_case_config(c));
+    std::vector<std::string> ours;
     for (const auto& [k, _] : io::state_dict(*model)) ours.push_back(k);
-    std::sort(published.begin(), published.end());
-    EXPECT_EQ(ours, published) << c.name();
+    EXPECT_EQ(ours, c.published_keys()) << c.name();
   }
 }
 
@@ -138,7 +100,7 @@ TEST(MMDiTParity, LoadsStabilityAllInOneFiles) {
   io::TensorMap file;
   for (const auto& [k, v] : c.weights) file["model.diffusion_model." + k] = v;
   file["first_stage_model.decoder.conv_in.weight"] = torch::zeros({2, 2});
-  models::MMDiT model(c.config);
+  models::MMDiT model(mmdit_case_config(c));
   io::load_state_dict(*model, io::strip_wrapper_prefixes(file), "all-in-one");
   EXPECT_TRUE(
       torch::equal(model->final_layer->linear->weight, c.weights.at("final_layer.linear.weight")));

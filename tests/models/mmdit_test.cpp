@@ -9,6 +9,7 @@
 #include "elit/models/attention.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
+#include "models/backbone_test_util.h"
 #include "support/reference.h"
 
 namespace elit::models {
@@ -37,8 +38,7 @@ MMDiTConfig tiny(bool elit) {
 
 // Moves every parameter away from the adaLN-Zero start so that every path matters.
 void perturb(torch::nn::Module& m) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : m.parameters()) p.add_(torch::randn_like(p) * 0.05);
+  elit::testing::perturb_parameters(m, 0.05);
 }
 
 Condition context(int64_t B, int64_t L) {

@@ -5,30 +5,15 @@
 #include "elit/io/model_file.h"
 #include "elit/models/mmdit.h"
 #include "elit/runtime/error.h"
+#include "models/backbone_test_util.h"
+#include "models/tiny_backbones.h"
 #include "support/reference.h"
 
 namespace elit::models {
 namespace {
 
 MMDiTConfig tiny_text() {
-  MMDiTConfig c;
-  c.model = "tiny-text-mmdit";
-  c.input_height = c.input_width = 8;
-  c.in_channels = 1;
-  c.depth = 3;
-  c.hidden_size = 32;
-  c.num_heads = 2;
-  c.text_encoder = "builtin";
-  c.captions = {"a photo of a trouser", "a photo of a bag", "a photo of an ankle boot"};
-  c.text_max_tokens = 8;
-  c.text_width = 16;
-  c.text_depth = 1;
-  c.text_heads = 2;
-  c.enable_elit = true;
-  c.encoder_depth = 1;
-  c.dit_decoder_depth = 1;
-  c.group_size = 2;
-  return c;
+  return testing::tiny_text_mmdit_config();
 }
 
 TEST(MMDiTText, LabelsBecomeCaptionTokensAndLabelNIsTheEmptyPrompt) {
@@ -71,10 +56,7 @@ TEST(MMDiTText, PaddingTokensChangeNothingInTheEncoder) {
   torch::manual_seed(5);
   MMDiT model(tiny_text());
   model->eval();
-  {
-    torch::NoGradGuard ng;
-    for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.05);
-  }
+  testing::perturb_parameters(*model, 0.05);
   auto cond = model->condition_for_prompts({"a bag", "a photo of a trouser"});
   Condition shorter;
   shorter.tokens = cond.tokens.narrow(1, 0, 6);  // drops padding only (start + 5 words)
@@ -89,10 +71,7 @@ TEST(MMDiTText, PaddingTokensChangeNothingInTheEncoder) {
 TEST(MMDiTText, ModelFileRoundTripKeepsTheTextPath) {
   torch::manual_seed(8);
   MMDiT model(tiny_text());
-  {
-    torch::NoGradGuard ng;
-    for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.05);
-  }
+  testing::perturb_parameters(*model, 0.05);
   model->eval();
   const auto path = elit::testing::temp_dir("mmdit_file") + "/m.safetensors";
   io::write_model_file(path, *model);

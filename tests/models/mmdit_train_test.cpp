@@ -5,29 +5,15 @@
 #include <chrono>
 
 #include "elit/models/mmdit.h"
+#include "models/tiny_backbones.h"
 
 namespace elit::models {
 namespace {
 
+// The text-path test model, with caption dropout and every budget drawn in training.
 MMDiTConfig tiny_text() {
-  MMDiTConfig c;
-  c.model = "tiny-text-mmdit";
-  c.input_height = c.input_width = 8;
-  c.in_channels = 1;
-  c.depth = 3;
-  c.hidden_size = 32;
-  c.num_heads = 2;
-  c.text_encoder = "builtin";
-  c.captions = {"a photo of a trouser", "a photo of a bag", "a photo of an ankle boot"};
-  c.text_max_tokens = 8;
-  c.text_width = 16;
-  c.text_depth = 1;
-  c.text_heads = 2;
+  auto c = testing::tiny_text_mmdit_config();
   c.caption_dropout_prob = 0.1;
-  c.enable_elit = true;
-  c.encoder_depth = 1;
-  c.dit_decoder_depth = 1;
-  c.group_size = 2;
   c.elit_min_mask_prob = 0.0;
   return c;
 }

@@ -1,19 +1,14 @@
 // One case of ../shared/reference/manifest.json, loaded for the model tests.
 #pragma once
-#include <nlohmann/json.hpp>
-#include <string>
+#include <vector>
 
-#include "elit/io/safetensors.h"
 #include "elit/models/sit.h"
+#include "models/case_file.h"
 
 namespace elit::testing {
 
-struct ReferenceCase {
-  nlohmann::json entry;     // the manifest entry
-  io::TensorMap tensors;    // everything in the case file
-  io::TensorMap weights;    // "weight." entries, prefix removed
+struct ReferenceCase : CaseFile {
   models::SiTConfig config;
-  std::string name() const { return entry["name"]; }
 };
 
 // Every SiT / ELIT-SiT case of the manifest (reference_dir() must exist).

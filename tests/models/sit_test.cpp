@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "elit/runtime/error.h"
+#include "models/backbone_test_util.h"
 #include "support/reference.h"
 
 namespace elit::models {
@@ -26,11 +27,8 @@ SiTConfig tiny(bool elit) {
   return c;
 }
 
-struct Inputs {
-  torch::Tensor x, t, y;
-};
-Inputs inputs(int64_t B = 3) {
-  return {torch::randn({B, 3, 8, 8}), torch::rand({B}), torch::randint(0, 6, {B}, torch::kInt64)};
+testing::ClassInputs inputs(int64_t B = 3) {
+  return testing::class_inputs(B, 3, 8, 8);
 }
 
 TEST(SiT, OutputShapeAtEveryValidBudget) {
@@ -78,10 +76,7 @@ TEST(SiT, BudgetChangesTheOutputOnlyThroughDroppedLatents) {
   SiT model(tiny(true));
   model->eval();
   // Give Write and Read non-zero output weights so that budgets matter.
-  {
-    torch::NoGradGuard ng;
-    for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.05);
-  }
+  testing::perturb_parameters(*model, 0.05);
   auto in = inputs();
   torch::NoGradGuard no_grad;
   auto full = model->forward(in.x, in.t, in.y, 1.0);
@@ -125,10 +120,7 @@ TEST(SiT, PublishedInitialisationIsIdentityLike) {
 TEST(SiT, RunsInBfloat16CloseToFloat32) {
   torch::manual_seed(2);
   SiT model(tiny(true));
-  {
-    torch::NoGradGuard ng;
-    for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.05);
-  }
+  testing::perturb_parameters(*model, 0.05);
   model->eval();
   auto in = inputs();
   torch::NoGradGuard no_grad;

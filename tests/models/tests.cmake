@@ -8,6 +8,7 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   models/grouping_test.cpp
   models/parity_test.cpp
   models/sit_test.cpp
+  models/case_file.cpp
   models/reference_case.cpp
   models/mmdit_parity_test.cpp
   models/mmdit_test.cpp
@@ -18,6 +19,7 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   models/neighborhood_attention_test.cpp
   models/uvit_test.cpp
   models/hdit_test.cpp
+  models/backbone_typed_test.cpp
 )
 list(APPEND ELIT_SLOW_TEST_SOURCES
   models/mmdit_train_test.cpp
