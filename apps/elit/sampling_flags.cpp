@@ -107,8 +107,16 @@ torch::Tensor class_labels(const SamplingFlags& flags, const models::ModelSpec& 
     }
   }
   check(!classes.empty(), "--classes lists no class");
-  check(flags.num >= 0, "invalid --num ", flags.num, ": must be at least 1");
-  const int64_t n = flags.num > 0 ? flags.num : static_cast<int64_t>(classes.size());
+  check(flags.num == kNumDefault || flags.num >= 1, "invalid --num ", flags.num,
+        ": must be at least 1");
+  const int64_t n = flags.num == kNumDefault ? static_cast<int64_t>(classes.size()) : flags.num;
+  // Checked before anything is allocated: the samples (float32) are held until written.
+  const uint64_t image_bytes =
+      4 * static_cast<uint64_t>(spec.in_channels * spec.height * spec.width);
+  check(static_cast<uint64_t>(n) <= kMaxSampleBytes / std::max<uint64_t>(image_bytes, 1), "--num ",
+        n, " would hold ", static_cast<double>(n) * image_bytes / (1 << 30),
+        " GiB of samples in memory (limit ", kMaxSampleBytes >> 30,
+        " GiB): sample in several runs with different --seed");
   auto labels = torch::empty({n}, torch::kInt64);
   for (int64_t i = 0; i < n; ++i) labels[i] = classes[i % classes.size()];
   return labels;

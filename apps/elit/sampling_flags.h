@@ -1,6 +1,7 @@
 // Flags and output helpers shared by `elit sample`, `elit budgets` and `elit guidance`.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,14 +11,19 @@
 
 namespace elit::app {
 
+// --num when not given (any count the user can type, 0 included, is checked).
+inline constexpr int64_t kNumDefault = std::numeric_limits<int64_t>::min();
+// The images of one run are held in memory until written: more than this is refused up front.
+inline constexpr uint64_t kMaxSampleBytes = uint64_t(8) << 30;
+
 struct SamplingFlags {
   ModelOptions model;
   std::string sampler = "euler";
   int64_t steps = 50;
   double cfg_scale = 1.0;
   double guidance_low = 0.0, guidance_high = 1.0;
-  std::string classes;  // "0,3,7" or "all"; empty = the command's default
-  int64_t num = 0;      // 0 = one image per listed class
+  std::string classes;        // "0,3,7" or "all"; empty = the command's default
+  int64_t num = kNumDefault;  // kNumDefault = one image per listed class
   uint64_t seed = 0;
   int64_t batch_size = 16;
   std::string dtype = "float32", device = "cpu";

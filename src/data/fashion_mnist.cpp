@@ -1,40 +1,8 @@
 #include "elit/data/fashion_mnist.h"
 
-#include <filesystem>
-
-#include "elit/runtime/atomic_file.h"
 #include "elit/runtime/error.h"
-#include "elit/runtime/gzip.h"
 
 namespace elit::data {
-
-torch::Tensor read_idx(const std::string& path) {
-  check(std::filesystem::exists(path), "dataset file '", path,
-        "' not found (Fashion-MNIST comes from the Debian package dataset-fashion-mnist: "
-        "run scripts/setup.sh)");
-  std::string bytes = read_file(path);
-  if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x1f &&
-      static_cast<uint8_t>(bytes[1]) == 0x8b) {
-    bytes = gunzip(bytes, path);
-  }
-  check(bytes.size() >= 4 && bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0x08, "'", path,
-        "' is not an unsigned-byte IDX file");
-  const int dims = static_cast<uint8_t>(bytes[3]);
-  check(dims >= 1 && dims <= 4 && bytes.size() >= 4 + 4 * static_cast<size_t>(dims), "'", path,
-        "': bad IDX header");
-  std::vector<int64_t> shape;
-  int64_t count = 1;
-  for (int d = 0; d < dims; ++d) {
-    int64_t n = 0;
-    for (int b = 0; b < 4; ++b) n = (n << 8) | static_cast<uint8_t>(bytes[4 + 4 * d + b]);
-    shape.push_back(n);
-    count *= n;
-  }
-  const size_t offset = 4 + 4 * static_cast<size_t>(dims);
-  check(bytes.size() == offset + static_cast<size_t>(count), "'", path,
-        "': ", bytes.size() - offset, " bytes of data, ", count, " expected (truncated?)");
-  return torch::from_blob(bytes.data() + offset, shape, torch::kUInt8).clone();
-}
 
 LabeledImages load_fashion_mnist(const std::string& split, const std::string& dir) {
   check(split == "train" || split == "test", "Fashion-MNIST split must be 'train' or 'test', got '",

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "elit/runtime/atomic_file.h"
 #include "elit/runtime/error.h"
@@ -14,17 +15,31 @@
 #include <stb_image_write.h>
 
 namespace elit::io {
+namespace {
+constexpr uint64_t kMaxImageBytes = uint64_t(1) << 30;  // decoded; a 16k x 16k RGBA image
+}  // namespace
 
-torch::Tensor read_image(const std::string& path) {
-  const std::string bytes = read_file(path);
+torch::Tensor decode_image(const std::string& bytes, const std::string& origin) {
+  check(bytes.size() <= static_cast<size_t>(std::numeric_limits<int>::max()), "image '", origin,
+        "' is larger than 2 GB");
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;
-  unsigned char* pixels =
-      stbi_load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()),
-                            static_cast<int>(bytes.size()), &w, &h, &c, 0);
-  check(pixels != nullptr, "cannot decode image '", path, "': ", stbi_failure_reason());
+  // The header's dimensions are checked before stb allocates the pixels.
+  check(stbi_info_from_memory(data, size, &w, &h, &c) != 0, "cannot decode image '", origin,
+        "': ", stbi_failure_reason());
+  check(w > 0 && h > 0 && static_cast<uint64_t>(w) * static_cast<uint64_t>(h) * c <= kMaxImageBytes,
+        "image '", origin, "' declares ", w, "x", h, "x", c, " pixels (more than ",
+        kMaxImageBytes >> 20, " MB decoded)");
+  unsigned char* pixels = stbi_load_from_memory(data, size, &w, &h, &c, 0);
+  check(pixels != nullptr, "cannot decode image '", origin, "': ", stbi_failure_reason());
   auto out = torch::from_blob(pixels, {h, w, c}, torch::kUInt8).clone();
   stbi_image_free(pixels);
   return out;
+}
+
+torch::Tensor read_image(const std::string& path) {
+  return decode_image(read_file(path), path);
 }
 
 void write_png(const std::string& path, const torch::Tensor& image) {

@@ -6,6 +6,7 @@
 #include "elit/models/mmdit.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
+#include "elit/runtime/strict_json.h"
 
 namespace elit::io {
 namespace {
@@ -17,6 +18,41 @@ nlohmann::json merge_config(nlohmann::json base, const nlohmann::json& overrides
   }
   for (const auto& [k, v] : overrides.items()) base[k] = v;
   return models::resolve_model_config(base);
+}
+
+// A lower bound on a config's parameter count: every transformer block holds at least its
+// attention projections (4 width^2). Needs no model, so it can be checked before building one.
+double min_parameter_count(const nlohmann::json& config) {
+  auto width_of = [&](const nlohmann::json& c) -> double {
+    for (const char* key : {"hidden_size", "embed_dim"}) {
+      if (c.contains(key) && c[key].is_number()) return c[key].get<double>();
+    }
+    return 0;
+  };
+  double total = 0;
+  if (config.contains("depth") && config["depth"].is_number()) {
+    const double w = width_of(config);
+    total += 4 * config["depth"].get<double>() * w * w;
+  }
+  if (config.contains("depths") && config.contains("widths") && config["depths"].is_array() &&
+      config["widths"].is_array() && config["depths"].size() == config["widths"].size()) {
+    for (size_t i = 0; i < config["depths"].size(); ++i) {
+      const double d = config["depths"][i].get<double>(), w = config["widths"][i].get<double>();
+      total += 4 * d * w * w;
+    }
+  }
+  return total;
+}
+
+// A config (from a file's metadata or the user) that needs far more parameters than the file
+// holds is refused before the model is built: a hostile `depth: 100000` would allocate first.
+void check_config_fits_weights(const ModelFile& file) {
+  double held = 0;
+  for (const auto& [name, t] : file.weights) held += static_cast<double>(t.numel());
+  const double needed = min_parameter_count(file.config);
+  check(needed <= held + 1e6, "'", file.source, "': its model config needs at least ", needed,
+        " parameters but the file holds ", held, " values (config ", file.config.dump(),
+        ") - the config does not describe these weights");
 }
 
 }  // namespace
@@ -45,12 +81,8 @@ ModelFile read_model_file(const std::string& path, const ModelFileOptions& optio
       strip_wrapper_prefixes(has_prefixed ? select_prefix(file.tensors, "weight.") : file.tensors);
   auto meta = file.metadata.find(kModelConfigKey);
   if (meta != file.metadata.end()) {
-    nlohmann::json stored;
-    try {
-      stored = nlohmann::json::parse(meta->second);
-    } catch (const nlohmann::json::exception& e) {
-      fail("'", path, "': metadata '", kModelConfigKey, "' is not valid JSON (", e.what(), ")");
-    }
+    const auto stored =
+        parse_json_strictly(meta->second, "'" + path + "' metadata '" + kModelConfigKey + "'");
     out.config = merge_config(stored, overrides);
   } else {
     check(options.config.has_value(), "'", path, "' carries no model configuration (metadata '",
@@ -71,6 +103,7 @@ models::ModelPtr create_model(const nlohmann::json& config) {
 }
 
 models::ModelPtr build_model(const ModelFile& file, torch::Dtype dtype, torch::Device device) {
+  check_config_fits_weights(file);
   auto model = create_model(file.config);
   load_state_dict(*model, file.weights, file.source);
   model->to(device, dtype);

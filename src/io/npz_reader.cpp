@@ -7,6 +7,7 @@
 #include "elit/io/npz.h"
 #include "elit/io/zip_reader.h"
 #include "elit/runtime/atomic_file.h"
+#include "elit/runtime/checked_size.h"
 #include "elit/runtime/error.h"
 
 namespace elit::io {
@@ -141,9 +142,7 @@ torch::Tensor parse_npy(std::string bytes, const std::string& origin) {
         " runs past the end of the data (", bytes.size(), " bytes)");
   const NpyHeader h = HeaderParser(bytes.substr(8 + len_bytes, header_len), origin).parse();
   const auto dtype = dtype_of(h.descr, origin);
-  int64_t numel = 1;
-  for (int64_t d : h.shape) numel *= d;
-  const uint64_t expected = static_cast<uint64_t>(numel) * c10::elementSize(dtype);
+  const uint64_t expected = checked_nbytes(h.shape, c10::elementSize(dtype), origin + " shape");
   check(bytes.size() - data_offset == expected, origin, ": npy data holds ",
         bytes.size() - data_offset, " bytes but shape ", c10::IntArrayRef(h.shape), " of ", h.descr,
         " needs ", expected, " (truncated or corrupt)");

@@ -11,10 +11,16 @@ namespace {
 
 using Kind = PyValue::Kind;
 
-PyRef make(Kind kind) {
-  auto v = std::make_shared<PyValue>();
-  v->kind = kind;
-  return v;
+// torch.save pickles nest a few levels (state_dict -> tensor -> size tuple); anything deeper is
+// hostile, and deep values would overflow the stack of every recursive consumer (and of
+// shared_ptr's own destructor).
+constexpr size_t kMaxNesting = 1000;
+// A value reached twice counts twice for consumers that walk the tree: shared references must
+// not expand into more values than this ("billion laughs" through the memo).
+constexpr uint64_t kMaxExpandedValues = uint64_t(1) << 26;
+
+bool is_container(const PyValue& v) {
+  return !v.items.empty() || !v.dict.empty();
 }
 
 torch::ScalarType storage_dtype(const std::string& name) {
@@ -30,10 +36,13 @@ torch::ScalarType storage_dtype(const std::string& name) {
 
 // Class references that are understood as data. Everything else is refused.
 bool allowed_global(const std::string& name) {
-  static const std::set<std::string> allowed = {
-      "collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
-      "torch._utils._rebuild_parameter", "argparse.Namespace", "builtins.set",
-      "builtins.frozenset", "_codecs.encode"};
+  static const std::set<std::string> allowed = {"collections.OrderedDict",
+                                                "torch._utils._rebuild_tensor_v2",
+                                                "torch._utils._rebuild_parameter",
+                                                "argparse.Namespace",
+                                                "builtins.set",
+                                                "builtins.frozenset",
+                                                "_codecs.encode"};
   return allowed.count(name) > 0 || storage_dtype(name) != at::ScalarType::Undefined;
 }
 
@@ -51,6 +60,18 @@ class Unpickler {
  public:
   Unpickler(const std::string& data, const PersistentLoader& loader, std::string origin)
       : data_(data), loader_(loader), origin_(std::move(origin)) {}
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+
+  // On failure the values built so far may be cyclic or very deep: unlink them one by one so
+  // that releasing them neither leaks nor recurses.
+  ~Unpickler() {
+    for (auto& v : created_) {
+      if (kept_.count(v.get())) continue;
+      v->items.clear();
+      v->dict.clear();
+    }
+  }
 
   PyRef run() {
     while (true) {
@@ -59,10 +80,69 @@ class Unpickler {
       step(op);
     }
     check(stack_.size() == 1, ctx(), ": pickle ended with ", stack_.size(), " values on the stack");
+    check_shape(stack_.back());  // fills kept_: what the result reaches is acyclic and shallow
     return stack_.back();
   }
 
  private:
+  PyRef make(Kind kind) {
+    auto v = std::make_shared<PyValue>();
+    v->kind = kind;
+    created_.push_back(v);
+    return v;
+  }
+
+  // Walks the result without recursion: refuses cycles, nesting deeper than kMaxNesting and
+  // shared references that expand past kMaxExpandedValues. Marks what the root reaches as kept.
+  void check_shape(const PyRef& root) {
+    enum State { kOpen, kDone };
+    std::map<const PyValue*, std::pair<State, uint64_t>> seen;  // state, expanded size when done
+    struct Frame {
+      const PyValue* v;
+      size_t next;
+    };
+    std::vector<Frame> path{{root.get(), 0}};
+    seen[root.get()] = {kOpen, 0};
+    const std::string where = "pickle in '" + origin_ + "'";
+    while (!path.empty()) {
+      Frame& f = path.back();
+      const PyValue* child = nullptr;
+      const size_t n_items = f.v->items.size();
+      if (f.next < n_items) {
+        child = f.v->items[f.next].get();
+      } else if (f.next < n_items + 2 * f.v->dict.size()) {
+        const auto& kv = f.v->dict[(f.next - n_items) / 2];
+        child = ((f.next - n_items) % 2 == 0 ? kv.first : kv.second).get();
+      }
+      if (!child) {  // all children done: this value's expanded size is known
+        uint64_t total = 1;
+        for (const auto& x : f.v->items) total += seen[x.get()].second;
+        for (const auto& [k, x] : f.v->dict) total += seen[k.get()].second + seen[x.get()].second;
+        check(total <= kMaxExpandedValues, where, ": shared references expand to more than ",
+              kMaxExpandedValues, " values (a memo bomb, not a torch.save file)");
+        seen[f.v] = {kDone, total};
+        path.pop_back();
+        continue;
+      }
+      ++f.next;
+      auto it = seen.find(child);
+      if (it != seen.end()) {
+        check(it->second.first == kDone, where, ": a ", child->describe(),
+              " contains itself (cyclic data is not a torch.save state)");
+        continue;
+      }
+      if (!is_container(*child)) {
+        seen[child] = {kDone, 1};
+        continue;
+      }
+      check(path.size() < kMaxNesting, where, ": values nested deeper than ", kMaxNesting,
+            " levels (not a torch.save state; refused before anything walks it)");
+      seen[child] = {kOpen, 0};
+      path.push_back({child, 0});
+    }
+    for (const auto& [v, state] : seen) kept_.insert(v);
+  }
+
   std::string ctx() const { return "pickle in '" + origin_ + "' at byte " + std::to_string(pos_); }
 
   const char* take(uint64_t n) {
@@ -134,8 +214,8 @@ class Unpickler {
     stack_.push_back(g);
   }
   void set_items(PyRef& target, const std::vector<PyRef>& kv) {
-    check(target->kind == Kind::Dict || target->kind == Kind::Object, ctx(),
-          ": SETITEM on ", target->describe());
+    check(target->kind == Kind::Dict || target->kind == Kind::Object, ctx(), ": SETITEM on ",
+          target->describe());
     check(kv.size() % 2 == 0, ctx(), ": odd number of items for SETITEMS");
     for (size_t i = 0; i < kv.size(); i += 2) target->dict.emplace_back(kv[i], kv[i + 1]);
   }
@@ -182,13 +262,27 @@ class Unpickler {
 
   void step(uint8_t op) {
     switch (op) {
-      case 0x80: byte(); break;        // PROTO
-      case 0x95: uint_le(8); break;    // FRAME
-      case '(': marks_.push_back(stack_.size()); break;
-      case '0': pop(); break;
-      case '1': pop_mark(); break;
-      case '2': stack_.push_back(top()); break;
-      case 'N': stack_.push_back(make(Kind::None)); break;
+      case 0x80:
+        byte();
+        break;  // PROTO
+      case 0x95:
+        uint_le(8);
+        break;  // FRAME
+      case '(':
+        marks_.push_back(stack_.size());
+        break;
+      case '0':
+        pop();
+        break;
+      case '1':
+        pop_mark();
+        break;
+      case '2':
+        stack_.push_back(top());
+        break;
+      case 'N':
+        stack_.push_back(make(Kind::None));
+        break;
       case 0x88:
       case 0x89: {
         auto r = make(Kind::Bool);
@@ -196,11 +290,21 @@ class Unpickler {
         stack_.push_back(r);
         break;
       }
-      case 'J': push_int(static_cast<int32_t>(uint_le(4))); break;
-      case 'K': push_int(static_cast<int64_t>(uint_le(1))); break;
-      case 'M': push_int(static_cast<int64_t>(uint_le(2))); break;
-      case 0x8a: push_long(uint_le(1)); break;
-      case 0x8b: push_long(uint_le(4)); break;
+      case 'J':
+        push_int(static_cast<int32_t>(uint_le(4)));
+        break;
+      case 'K':
+        push_int(static_cast<int64_t>(uint_le(1)));
+        break;
+      case 'M':
+        push_int(static_cast<int64_t>(uint_le(2)));
+        break;
+      case 0x8a:
+        push_long(uint_le(1));
+        break;
+      case 0x8b:
+        push_long(uint_le(4));
+        break;
       case 'G': {
         const char* p = take(8);
         uint64_t bits = 0;
@@ -210,18 +314,42 @@ class Unpickler {
         stack_.push_back(r);
         break;
       }
-      case 'X': push_str(Kind::Str, uint_le(4)); break;
-      case 0x8c: push_str(Kind::Str, uint_le(1)); break;
-      case 0x8d: push_str(Kind::Str, uint_le(8)); break;
-      case 'T': push_str(Kind::Str, uint_le(4)); break;
-      case 'U': push_str(Kind::Str, uint_le(1)); break;
-      case 'B': push_str(Kind::Bytes, uint_le(4)); break;
-      case 'C': push_str(Kind::Bytes, uint_le(1)); break;
-      case 0x8e: push_str(Kind::Bytes, uint_le(8)); break;
-      case ']': stack_.push_back(make(Kind::List)); break;
-      case ')': stack_.push_back(make(Kind::Tuple)); break;
-      case '}': stack_.push_back(make(Kind::Dict)); break;
-      case 0x8f: stack_.push_back(make(Kind::Set)); break;
+      case 'X':
+        push_str(Kind::Str, uint_le(4));
+        break;
+      case 0x8c:
+        push_str(Kind::Str, uint_le(1));
+        break;
+      case 0x8d:
+        push_str(Kind::Str, uint_le(8));
+        break;
+      case 'T':
+        push_str(Kind::Str, uint_le(4));
+        break;
+      case 'U':
+        push_str(Kind::Str, uint_le(1));
+        break;
+      case 'B':
+        push_str(Kind::Bytes, uint_le(4));
+        break;
+      case 'C':
+        push_str(Kind::Bytes, uint_le(1));
+        break;
+      case 0x8e:
+        push_str(Kind::Bytes, uint_le(8));
+        break;
+      case ']':
+        stack_.push_back(make(Kind::List));
+        break;
+      case ')':
+        stack_.push_back(make(Kind::Tuple));
+        break;
+      case '}':
+        stack_.push_back(make(Kind::Dict));
+        break;
+      case 0x8f:
+        stack_.push_back(make(Kind::Set));
+        break;
       case 'l':
       case 't':
       case 0x91: {
@@ -276,11 +404,21 @@ class Unpickler {
         set_items(top(), kv);
         break;
       }
-      case 'h': stack_.push_back(memo_get(uint_le(1))); break;
-      case 'j': stack_.push_back(memo_get(uint_le(4))); break;
-      case 'q': memo_[uint_le(1)] = top(); break;
-      case 'r': memo_[uint_le(4)] = top(); break;
-      case 0x94: memo_[memo_.size()] = top(); break;
+      case 'h':
+        stack_.push_back(memo_get(uint_le(1)));
+        break;
+      case 'j':
+        stack_.push_back(memo_get(uint_le(4)));
+        break;
+      case 'q':
+        memo_[uint_le(1)] = top();
+        break;
+      case 'r':
+        memo_[uint_le(4)] = top();
+        break;
+      case 0x94:
+        memo_[memo_.size()] = top();
+        break;
       case 'c': {
         const std::string module = line();
         const std::string name = line();
@@ -347,6 +485,8 @@ class Unpickler {
   std::vector<PyRef> stack_;
   std::vector<size_t> marks_;
   std::map<uint64_t, PyRef> memo_;
+  std::vector<PyRef> created_;     // every value built, to unlink what the result does not keep
+  std::set<const PyValue*> kept_;  // values reachable from an accepted result
 };
 
 }  // namespace
@@ -361,20 +501,34 @@ PyRef PyValue::get(const std::string& key) const {
 
 std::string PyValue::describe() const {
   switch (kind) {
-    case Kind::None: return "None";
-    case Kind::Bool: return "bool";
-    case Kind::Int: return "int";
-    case Kind::Float: return "float";
-    case Kind::Str: return "str";
-    case Kind::Bytes: return "bytes";
-    case Kind::List: return "list";
-    case Kind::Tuple: return "tuple";
-    case Kind::Dict: return "dict";
-    case Kind::Set: return "set";
-    case Kind::Tensor: return "tensor";
-    case Kind::Object: return "object " + s;
-    case Kind::Global: return "class " + s;
-    case Kind::Storage: return "storage";
+    case Kind::None:
+      return "None";
+    case Kind::Bool:
+      return "bool";
+    case Kind::Int:
+      return "int";
+    case Kind::Float:
+      return "float";
+    case Kind::Str:
+      return "str";
+    case Kind::Bytes:
+      return "bytes";
+    case Kind::List:
+      return "list";
+    case Kind::Tuple:
+      return "tuple";
+    case Kind::Dict:
+      return "dict";
+    case Kind::Set:
+      return "set";
+    case Kind::Tensor:
+      return "tensor";
+    case Kind::Object:
+      return "object " + s;
+    case Kind::Global:
+      return "class " + s;
+    case Kind::Storage:
+      return "storage";
   }
   return "?";
 }

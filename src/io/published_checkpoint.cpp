@@ -8,6 +8,7 @@
 
 #include "elit/io/pickle.h"
 #include "elit/io/zip_reader.h"
+#include "elit/runtime/checked_size.h"
 #include "elit/runtime/error.h"
 
 namespace elit::io {
@@ -49,25 +50,40 @@ PyRef load_storage(const PyRef& pid, const std::string& origin) {
   return storage;
 }
 
+// True when every element the strided view addresses lies inside its storage (overflow-safe).
+bool view_fits(const TensorRecord& r) {
+  if (r.offset < 0 || r.storage_numel < 0) return false;
+  int64_t last = r.offset;  // highest element index addressed
+  for (size_t d = 0; d < r.sizes.size(); ++d) {
+    if (r.sizes[d] < 0 || r.strides[d] < 0) return false;
+    if (r.sizes[d] == 0) return true;  // an empty view addresses nothing
+  }
+  for (size_t d = 0; d < r.sizes.size(); ++d) {
+    if (r.strides[d] > 0 && r.sizes[d] - 1 > (r.storage_numel - 1 - last) / r.strides[d]) {
+      return false;
+    }
+    last += (r.sizes[d] - 1) * r.strides[d];
+  }
+  return last < r.storage_numel;
+}
+
 class TensorLoader {
  public:
   TensorLoader(const ZipReader& zip, std::string prefix) : zip_(zip), prefix_(std::move(prefix)) {}
 
   torch::Tensor load(const TensorRecord& r, const std::string& name) {
     const std::string ctx = "'" + zip_.path() + "' tensor '" + name + "'";
+    // Checked before the storage is read: sizes come from the pickle.
+    const uint64_t storage_bytes =
+        checked_nbytes({r.storage_numel}, c10::elementSize(r.dtype), ctx + " storage size");
+    checked_numel(r.sizes, ctx + " sizes");
+    check(view_fits(r), ctx, ": view (offset ", r.offset, ", sizes ", c10::IntArrayRef(r.sizes),
+          ", strides ", c10::IntArrayRef(r.strides), ") runs past its storage (", r.storage_numel,
+          " elements)");
+    check(zip_.size_of(prefix_ + "data/" + r.storage_key) == storage_bytes, ctx, ": storage ",
+          r.storage_key, " has ", zip_.size_of(prefix_ + "data/" + r.storage_key), " bytes, ",
+          storage_bytes, " expected");
     const std::string& bytes = storage(r.storage_key);
-    const int64_t elem = static_cast<int64_t>(c10::elementSize(r.dtype));
-    check(static_cast<int64_t>(bytes.size()) == r.storage_numel * elem, ctx, ": storage ",
-          r.storage_key, " has ", bytes.size(), " bytes, ", r.storage_numel * elem, " expected");
-    int64_t extent = r.offset;  // last element addressed + 1
-    bool empty = false;
-    for (size_t d = 0; d < r.sizes.size(); ++d) {
-      check(r.sizes[d] >= 0 && r.strides[d] >= 0, ctx, ": negative size or stride");
-      if (r.sizes[d] == 0) empty = true;
-      extent += (r.sizes[d] - 1) * r.strides[d];
-    }
-    check(r.offset >= 0 && (empty || extent < r.storage_numel), ctx,
-          ": view runs past its storage (", r.storage_numel, " elements)");
     auto flat = torch::from_blob(const_cast<char*>(bytes.data()), {r.storage_numel},
                                  torch::TensorOptions().dtype(r.dtype));
     return flat.as_strided(r.sizes, r.strides, r.offset).clone();
@@ -93,11 +109,16 @@ bool is_tensor_dict(const PyRef& v) {
 
 nlohmann::json to_json(const PyRef& v) {
   switch (v->kind) {
-    case Kind::None: return nullptr;
-    case Kind::Bool: return v->b;
-    case Kind::Int: return v->i;
-    case Kind::Float: return v->f;
-    case Kind::Str: return v->s;
+    case Kind::None:
+      return nullptr;
+    case Kind::Bool:
+      return v->b;
+    case Kind::Int:
+      return v->i;
+    case Kind::Float:
+      return v->f;
+    case Kind::Str:
+      return v->s;
     case Kind::List:
     case Kind::Tuple:
     case Kind::Set: {
@@ -113,7 +134,8 @@ nlohmann::json to_json(const PyRef& v) {
       }
       return obj;
     }
-    default: return "<" + v->describe() + ">";
+    default:
+      return "<" + v->describe() + ">";
   }
 }
 
@@ -148,7 +170,8 @@ PublishedCheckpoint read_published_checkpoint(const std::string& path,
     const bool wanted = which.empty() || std::count(which.begin(), which.end(), k->s) > 0;
     if (wanted && is_tensor_dict(v)) {
       TensorMap& m = ck.weights[k->s];
-      for (const auto& [name, t] : v->dict) m[name->s] = loader.load(t->tensor, k->s + "." + name->s);
+      for (const auto& [name, t] : v->dict)
+        m[name->s] = loader.load(t->tensor, k->s + "." + name->s);
     } else if (k->s == "args" && (v->kind == Kind::Object || v->kind == Kind::Dict)) {
       ck.args = to_json(v);
     } else if (k->s == "steps" && v->kind == Kind::Int) {
@@ -168,8 +191,8 @@ models::SiTConfig infer_sit_config(const TensorMap& w, const nlohmann::json& arg
   const std::string name = args.contains("model") && args["model"].is_string()
                                ? args["model"].get<std::string>()
                                : std::string("custom");
-  models::SiTConfig c = models::is_named_sit_model(name) ? models::named_sit_config(name)
-                                                         : models::SiTConfig{};
+  models::SiTConfig c =
+      models::is_named_sit_model(name) ? models::named_sit_config(name) : models::SiTConfig{};
   c.model = name;
   const bool named = models::is_named_sit_model(name);
   const auto& patch = need("x_embedder.proj.weight");  // [D, C, p, p]
@@ -206,8 +229,8 @@ models::SiTConfig infer_sit_config(const TensorMap& w, const nlohmann::json& arg
     c.elit_write_depth = write_depth;
     for (const char* key : {"elit_max_mask_prob", "elit_min_mask_prob"}) {
       if (!args.contains(key)) continue;
-      auto& field = std::string(key) == "elit_max_mask_prob" ? c.elit_max_mask_prob
-                                                             : c.elit_min_mask_prob;
+      auto& field =
+          std::string(key) == "elit_max_mask_prob" ? c.elit_max_mask_prob : c.elit_min_mask_prob;
       field = args[key].is_null() ? std::nullopt : std::optional<double>(args[key].get<double>());
     }
     check(named || overrides.contains("dit_decoder_depth"), "cannot tell dit_decoder_depth of '",

@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "elit/runtime/atomic_file.h"
+#include "elit/runtime/checked_size.h"
 #include "elit/runtime/error.h"
+#include "elit/runtime/strict_json.h"
 
 namespace elit::io {
 namespace {
@@ -31,6 +33,17 @@ std::vector<int64_t> parse_shape(const json& entry, const std::string& ctx) {
   return shape;
 }
 
+// A hint for files that are not safetensors at all, seen by their first bytes.
+std::string what_file_is(const std::string& bytes) {
+  if (bytes.compare(0, 2, "PK") == 0) return " but a zip archive (not a torch.save zip either)";
+  if (static_cast<uint8_t>(bytes[0]) == 0x80 && static_cast<uint8_t>(bytes[1]) <= 5) {
+    return ": it starts like a pickle, as legacy (non-zip) torch.save files do; elit reads only "
+           "zip torch.save files (torch >= 1.6) and safetensors";
+  }
+  if (bytes.compare(0, 6, "\x93NUMPY") == 0) return " but a numpy .npy array";
+  return " (nor a torch.save zip archive)";
+}
+
 struct Span {
   uint64_t begin, end;
   std::string name;
@@ -52,9 +65,9 @@ Span parse_offsets(const json& entry, const std::string& name, const std::string
 
 torch::ScalarType dtype_from_safetensors(const std::string& name, const std::string& context) {
   static const std::map<std::string, torch::ScalarType> table = {
-      {"F64", torch::kFloat64}, {"F32", torch::kFloat32}, {"F16", torch::kFloat16},
-      {"BF16", torch::kBFloat16}, {"I64", torch::kInt64}, {"I32", torch::kInt32},
-      {"I16", torch::kInt16},    {"I8", torch::kInt8},     {"U8", torch::kUInt8},
+      {"F64", torch::kFloat64},   {"F32", torch::kFloat32}, {"F16", torch::kFloat16},
+      {"BF16", torch::kBFloat16}, {"I64", torch::kInt64},   {"I32", torch::kInt32},
+      {"I16", torch::kInt16},     {"I8", torch::kInt8},     {"U8", torch::kUInt8},
       {"BOOL", torch::kBool}};
   auto it = table.find(name);
   check(it != table.end(), context, ": unsupported dtype '", name,
@@ -64,17 +77,28 @@ torch::ScalarType dtype_from_safetensors(const std::string& name, const std::str
 
 std::string dtype_to_safetensors(torch::ScalarType type) {
   switch (type) {
-    case torch::kFloat64: return "F64";
-    case torch::kFloat32: return "F32";
-    case torch::kFloat16: return "F16";
-    case torch::kBFloat16: return "BF16";
-    case torch::kInt64: return "I64";
-    case torch::kInt32: return "I32";
-    case torch::kInt16: return "I16";
-    case torch::kInt8: return "I8";
-    case torch::kUInt8: return "U8";
-    case torch::kBool: return "BOOL";
-    default: fail("safetensors cannot store tensors of type ", c10::toString(type));
+    case torch::kFloat64:
+      return "F64";
+    case torch::kFloat32:
+      return "F32";
+    case torch::kFloat16:
+      return "F16";
+    case torch::kBFloat16:
+      return "BF16";
+    case torch::kInt64:
+      return "I64";
+    case torch::kInt32:
+      return "I32";
+    case torch::kInt16:
+      return "I16";
+    case torch::kInt8:
+      return "I8";
+    case torch::kUInt8:
+      return "U8";
+    case torch::kBool:
+      return "BOOL";
+    default:
+      fail("safetensors cannot store tensors of type ", c10::toString(type));
   }
 }
 
@@ -83,14 +107,13 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& o
   check(bytes.size() >= 8, ctx, ": truncated (", bytes.size(),
         " bytes; at least 8 needed for the header length)");
   const uint64_t header_len = read_u64_le(bytes.data());
-  check(header_len <= kMaxHeaderBytes && header_len <= bytes.size() - 8, ctx, ": header length ",
-        header_len, " runs past the end of the file (", bytes.size(), " bytes)");
-  json header;
-  try {
-    header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(header_len));
-  } catch (const json::exception& e) {
-    fail(ctx, ": header is not valid JSON (", e.what(), ")");
-  }
+  const bool plausible = header_len >= 2 && header_len <= kMaxHeaderBytes &&
+                         header_len <= bytes.size() - 8 && bytes[8] == '{';
+  check(plausible, "'", origin, "' is not a safetensors file", what_file_is(bytes),
+        " (its first 8 bytes give a header length of ", header_len, " for a ", bytes.size(),
+        "-byte file, and a safetensors header is a JSON object)");
+  const json header = parse_json_strictly(
+      bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(header_len), ctx + " header");
   check(header.is_object(), ctx, ": header must be a JSON object");
 
   const uint64_t data_size = bytes.size() - 8 - header_len;
@@ -114,9 +137,7 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& o
     const Span span = parse_offsets(entry, name, tctx);
     check(span.end <= data_size, tctx, ": data_offsets [", span.begin, ", ", span.end,
           "] out of range (data section has ", data_size, " bytes)");
-    uint64_t numel = 1;
-    for (int64_t d : shape) numel *= static_cast<uint64_t>(d);
-    const uint64_t expected = numel * c10::elementSize(type);
+    const uint64_t expected = checked_nbytes(shape, c10::elementSize(type), tctx + " shape");
     check(span.end - span.begin == expected, tctx, ": ", span.end - span.begin,
           " bytes stored but dtype ", entry["dtype"].get<std::string>(), " with shape ",
           entry["shape"].dump(), " needs ", expected);

@@ -43,6 +43,11 @@ void load_state_dict(torch::nn::Module& module, const TensorMap& weights,
     list("shape mismatch", mismatched);
     fail(msg.str());
   }
+  for (const auto& [name, target] : targets) {
+    const auto& w = weights.at(name);
+    check(!w.is_floating_point() || torch::isfinite(w).all().item<bool>(), "weights '", origin,
+          "': tensor '", name, "' contains NaN or infinity (a diverged or corrupt checkpoint)");
+  }
   torch::NoGradGuard no_grad;
   for (auto& [name, target] : targets) {
     target.copy_(weights.at(name).to(target.device(), target.scalar_type()));

@@ -24,24 +24,13 @@ uint64_t le(const char* p, int bytes) {
   return v;
 }
 
-std::string inflate_raw(const std::string& in, uint64_t expected, const std::string& ctx) {
-#ifdef ELIT_HAVE_ZLIB
-  std::string out(expected, '\0');
-  z_stream s{};
-  check(inflateInit2(&s, -MAX_WBITS) == Z_OK, ctx, ": cannot initialise inflate");
-  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  s.avail_in = static_cast<uInt>(in.size());
-  s.next_out = reinterpret_cast<Bytef*>(out.data());
-  s.avail_out = static_cast<uInt>(out.size());
-  const int rc = inflate(&s, Z_FINISH);
-  const uint64_t produced = s.total_out;
-  inflateEnd(&s);
-  check(rc == Z_STREAM_END && produced == expected, ctx, ": corrupt deflate data (produced ",
-        produced, " of ", expected, " bytes)");
-  return out;
-#else
-  fail(ctx, ": deflate-compressed entry, but this build of elit has no zlib");
-#endif
+// Deflate cannot expand data by more than ~1032x; a larger declared ratio is a lie.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+constexpr uint64_t kChunk = uint64_t(1) << 18;  // inflate works in 256 KiB steps
+
+// True when [offset, offset + size) lies inside a file of `file_size` bytes (no overflow).
+bool fits(uint64_t offset, uint64_t size, uint64_t file_size) {
+  return offset <= file_size && size <= file_size - offset;
 }
 
 }  // namespace
@@ -86,15 +75,15 @@ ZipReader::ZipReader(std::string path) : path_(std::move(path)) {
     // zip64: a locator right before the classic record points at the zip64 record.
     check(eocd >= 20 && le(e - 20, 4) == kZip64Locator, ctx, ": zip64 locator missing");
     const uint64_t rec = le(e - 20 + 8, 8);
-    check(rec + 56 <= file_size_, ctx, ": zip64 end record offset out of range");
+    check(fits(rec, 56, file_size_), ctx, ": zip64 end record offset out of range");
     const std::string z = read_at(rec, 56);
     check(le(z.data(), 4) == kZip64EndOfCentralDir, ctx, ": bad zip64 end record");
     count = le(z.data() + 32, 8);
     cd_size = le(z.data() + 40, 8);
     cd_offset = le(z.data() + 48, 8);
   }
-  check(cd_offset + cd_size <= file_size_, ctx, ": central directory [", cd_offset, ", +", cd_size,
-        "] runs past the end of the file (", file_size_, " bytes)");
+  check(fits(cd_offset, cd_size, file_size_), ctx, ": central directory [", cd_offset, ", +",
+        cd_size, "] runs past the end of the file (", file_size_, " bytes)");
   const std::string cd = read_at(cd_offset, cd_size);
   uint64_t pos = 0;
   for (uint64_t i = 0; i < count; ++i) {
@@ -133,14 +122,76 @@ ZipReader::ZipReader(std::string path) : path_(std::move(path)) {
     }
     check(en.method == 0 || en.method == 8, ctx, ": entry '", name, "' uses compression method ",
           en.method, " (only stored and deflate are supported)");
+    check_declared_sizes(en, name);
     order_.push_back(name);
     entries_[name] = en;
     pos += 46 + name_len + extra_len + comment_len;
   }
 }
 
+// Sizes come from the file: they are checked against the file before anything is allocated.
+void ZipReader::check_declared_sizes(const Entry& en, const std::string& name) const {
+  const std::string ctx = "zip archive '" + path_ + "' entry '" + name + "'";
+  check(fits(en.local_header, 30, file_size_), ctx, ": local header offset ", en.local_header,
+        " lies outside the file (", file_size_, " bytes)");
+  check(en.compressed <= file_size_, ctx, ": compressed size ", en.compressed,
+        " is larger than the whole file (", file_size_, " bytes)");
+  if (en.method == 0) {
+    check(en.uncompressed == en.compressed, ctx, ": stored entry declares ", en.uncompressed,
+          " bytes but holds ", en.compressed);
+  } else {
+    check(en.uncompressed <= en.compressed * kMaxDeflateRatio + 1024, ctx,
+          ": declares an uncompressed size of ", en.uncompressed, " bytes from ", en.compressed,
+          " compressed bytes (more than deflate can expand; corrupt or hostile)");
+  }
+}
+
+// Inflates the entry's raw deflate stream in bounded steps, reading the file as it goes, and
+// stops as soon as the output passes the declared size: memory follows what the data really
+// holds, never what a header claims.
+std::string ZipReader::inflate_entry(const Entry& en, uint64_t data_offset,
+                                     const std::string& ctx) const {
+#ifdef ELIT_HAVE_ZLIB
+  z_stream s{};
+  check(inflateInit2(&s, -MAX_WBITS) == Z_OK, ctx, ": cannot initialise inflate");
+  std::string out, in, buffer(kChunk, '\0');
+  uint64_t consumed = 0;
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    if (s.avail_in == 0 && consumed < en.compressed) {
+      in = read_at(data_offset + consumed, std::min(kChunk, en.compressed - consumed));
+      consumed += in.size();
+      s.next_in = reinterpret_cast<Bytef*>(in.data());
+      s.avail_in = static_cast<uInt>(in.size());
+    }
+    s.next_out = reinterpret_cast<Bytef*>(buffer.data());
+    s.avail_out = static_cast<uInt>(buffer.size());
+    rc = inflate(&s, Z_NO_FLUSH);
+    const uint64_t produced = buffer.size() - s.avail_out;
+    const bool stalled = rc == Z_BUF_ERROR;  // input used up before the end of the stream
+    if ((rc != Z_OK && rc != Z_STREAM_END) || stalled || out.size() + produced > en.uncompressed) {
+      const uint64_t total = s.total_out;
+      inflateEnd(&s);
+      check(out.size() + produced <= en.uncompressed, ctx, ": inflates to more than its declared ",
+            en.uncompressed, " bytes (stopped at ", total, "; corrupt or a deflate bomb)");
+      fail(ctx, ": corrupt deflate data (", stalled ? "truncated" : "zlib error", " after ", total,
+           " of ", en.uncompressed, " bytes)");
+    }
+    out.append(buffer.data(), produced);
+  }
+  inflateEnd(&s);
+  check(out.size() == en.uncompressed, ctx, ": inflates to ", out.size(), " bytes, but declares ",
+        en.uncompressed);
+  return out;
+#else
+  (void)en;
+  (void)data_offset;
+  fail(ctx, ": deflate-compressed entry, but this build of elit has no zlib");
+#endif
+}
+
 std::string ZipReader::read_at(uint64_t offset, uint64_t size) const {
-  check(offset + size <= file_size_, "zip archive '", path_, "': read of ", size, " bytes at ",
+  check(fits(offset, size, file_size_), "zip archive '", path_, "': read of ", size, " bytes at ",
         offset, " runs past the end (", file_size_, " bytes)");
   std::string out(size, '\0');
   file_.clear();
@@ -150,7 +201,9 @@ std::string ZipReader::read_at(uint64_t offset, uint64_t size) const {
   return out;
 }
 
-std::vector<std::string> ZipReader::names() const { return order_; }
+std::vector<std::string> ZipReader::names() const {
+  return order_;
+}
 
 const ZipReader::Entry& ZipReader::entry(const std::string& name) const {
   auto it = entries_.find(name);
@@ -158,16 +211,19 @@ const ZipReader::Entry& ZipReader::entry(const std::string& name) const {
   return it->second;
 }
 
-uint64_t ZipReader::size_of(const std::string& name) const { return entry(name).uncompressed; }
+uint64_t ZipReader::size_of(const std::string& name) const {
+  return entry(name).uncompressed;
+}
 
 std::string ZipReader::read(const std::string& name) const {
   const Entry& en = entry(name);
   const std::string ctx = "zip archive '" + path_ + "' entry '" + name + "'";
   const std::string local = read_at(en.local_header, 30);
   check(le(local.data(), 4) == kLocalHeader, ctx, ": bad local header");
-  const uint64_t data_offset = en.local_header + 30 + le(local.data() + 26, 2) + le(local.data() + 28, 2);
-  std::string raw = read_at(data_offset, en.compressed);
-  std::string data = en.method == 0 ? std::move(raw) : inflate_raw(raw, en.uncompressed, ctx);
+  const uint64_t data_offset =
+      en.local_header + 30 + le(local.data() + 26, 2) + le(local.data() + 28, 2);
+  std::string data =
+      en.method == 0 ? read_at(data_offset, en.compressed) : inflate_entry(en, data_offset, ctx);
   check(data.size() == en.uncompressed, ctx, ": size ", data.size(), " != ", en.uncompressed);
   check(crc32_of(data) == en.crc, ctx, ": CRC mismatch (corrupt file)");
   return data;

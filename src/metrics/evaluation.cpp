@@ -106,6 +106,8 @@ std::pair<torch::Tensor, torch::Tensor> read_samples(const std::string& path) {
           "samples file '", path, "': arr_1 (labels) must be integers [", images.size(0), "], got ",
           c10::toString(labels.scalar_type()), " ", labels.sizes());
     labels = labels.to(torch::kInt64);
+    check(labels.numel() == 0 || labels.min().item<int64_t>() >= 0, "samples file '", path,
+          "': arr_1 (labels) must be class indices >= 0, found ", labels.min().item<int64_t>());
   }
   return {images, labels};
 }
@@ -125,6 +127,8 @@ std::unique_ptr<FeatureNetwork> open_eval_network(const EvalOptions& o,
 }
 
 namespace {
+
+constexpr int64_t kMinEvalImageSide = 8;  // below this no feature network sees an image
 
 // Everything computed from real images with the main network.
 struct RealFeatures {
@@ -209,6 +213,27 @@ FdResult fdd_metric(const torch::Tensor& samples, const RealData& real, const Ev
                        ref.features, real.floor_description, o.frechet);
 }
 
+// Samples must be images of the reference's kind: same size, big enough to mean anything, and
+// labels among the real data's classes.
+void check_samples_fit(const torch::Tensor& samples, const torch::Tensor& labels,
+                       const RealData& real) {
+  const int64_t h = samples.size(1), w = samples.size(2);
+  check(h >= kMinEvalImageSide && w >= kMinEvalImageSide, "samples are ", h, "x", w,
+        " images; evaluation needs at least ", kMinEvalImageSide, "x", kMinEvalImageSide);
+  if (real.reference.images.defined()) {
+    const auto ref = as_nhwc_images(real.reference.images, real.description);
+    check(ref.size(1) == h && ref.size(2) == w, "samples are ", h, "x", w,
+          " images but the reference '", real.description, "' holds ", ref.size(1), "x",
+          ref.size(2), " images (sample at the reference resolution)");
+  }
+  if (labels.defined() && labels.numel() > 0 && real.test_labels.defined() &&
+      real.test_labels.numel() > 0) {
+    const int64_t classes = real.test_labels.max().item<int64_t>() + 1;
+    check(labels.max().item<int64_t>() < classes, "sample labels (arr_1) go up to ",
+          labels.max().item<int64_t>(), " but '", real.description, "' has ", classes, " classes");
+  }
+}
+
 // Why CAS cannot run here, or "" when it can.
 std::string cas_obstacle(const torch::Tensor& labels, const RealData& real, const EvalOptions& o) {
   if (!o.cas) return "disabled";
@@ -229,6 +254,7 @@ EvalReport evaluate_samples(const torch::Tensor& samples_in, const torch::Tensor
   StageTimer timer(r);
   const auto samples = as_nhwc_images(samples_in, "samples");
   check(real.reference.images.defined() || real.reference.stats, "no reference data");
+  check_samples_fit(samples, labels, real);
   r.reference = real.description;
   r.sample_count = samples.size(0);
   timer.next("network");

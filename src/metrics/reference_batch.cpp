@@ -7,6 +7,8 @@
 namespace elit::metrics {
 namespace {
 
+void check_covariance(const torch::Tensor& sigma, const std::string& what);
+
 std::optional<Statistics> read_stats(std::map<std::string, torch::Tensor>& arrays,
                                      const std::string& mu_key, const std::string& sigma_key,
                                      int64_t count, const std::string& path) {
@@ -27,7 +29,25 @@ std::optional<Statistics> read_stats(std::map<std::string, torch::Tensor>& array
   check(sigma.dim() == 2 && sigma.size(0) == d && sigma.size(1) == d, "reference batch '", path,
         "': '", sigma_key, "' has shape ", sigma.sizes(), ", expected [", d, ", ", d,
         "] to match '", mu_key, "'");
-  return Statistics{mu.to(torch::kFloat64), sigma.to(torch::kFloat64), count};
+  const auto mu64 = mu.to(torch::kFloat64), sigma64 = sigma.to(torch::kFloat64);
+  check(torch::isfinite(mu64).all().item<bool>() && torch::isfinite(sigma64).all().item<bool>(),
+        "reference batch '", path, "': '", mu_key, "' or '", sigma_key,
+        "' contains NaN or infinity");
+  check_covariance(sigma64, path + "': '" + sigma_key);
+  return Statistics{mu64, sigma64, count};
+}
+
+// A covariance is symmetric positive semi-definite; anything else makes the Frechet distance
+// meaningless (a negative "distance"). Round-off allows eigenvalues slightly below zero.
+void check_covariance(const torch::Tensor& sigma, const std::string& what) {
+  if (sigma.numel() == 0) return;
+  const double scale = std::max(sigma.abs().max().item<double>(), 1e-300);
+  const double asym = (sigma - sigma.t()).abs().max().item<double>();
+  check(asym <= 1e-6 * scale, "reference batch '", what,
+        "' is not symmetric (largest |s_ij - s_ji| ", asym, ")");
+  const double lowest = torch::linalg::eigvalsh(sigma, "L").min().item<double>();
+  check(lowest >= -1e-6 * scale * sigma.size(0), "reference batch '", what,
+        "' is not positive semi-definite (an eigenvalue of ", lowest, "): not a covariance matrix");
 }
 
 }  // namespace
@@ -62,8 +82,13 @@ ReferenceBatch read_reference_batch(const std::string& path) {
   auto arrays = io::read_npz(path);
   ReferenceBatch b;
   int64_t count = 0;
-  if (arrays.count("count"))
-    count = arrays.at("count").to(torch::kInt64).reshape(-1)[0].item<int64_t>();
+  if (arrays.count("count")) {
+    const auto& c = arrays.at("count");
+    check(c.numel() == 1 && !c10::isFloatingType(c.scalar_type()), "reference batch '", path,
+          "': 'count' must be one integer, got ", c10::toString(c.scalar_type()), " ", c.sizes());
+    count = c.to(torch::kInt64).reshape(-1)[0].item<int64_t>();
+    check(count >= 0, "reference batch '", path, "': 'count' must be >= 0, got ", count);
+  }
   if (arrays.count("arr_0")) b.images = as_nhwc_images(arrays.at("arr_0"), path + ": arr_0");
   b.stats = read_stats(arrays, "mu", "sigma", count, path);
   b.spatial_stats = read_stats(arrays, "mu_s", "sigma_s", count, path);

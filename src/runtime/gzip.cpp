@@ -8,7 +8,7 @@
 
 namespace elit {
 
-std::string gunzip(const std::string& bytes, const std::string& origin) {
+std::string gunzip(const std::string& bytes, const std::string& origin, uint64_t max_bytes) {
 #ifdef ELIT_HAVE_ZLIB
   z_stream s{};
   check(inflateInit2(&s, 16 + MAX_WBITS) == Z_OK, "cannot initialise gzip for '", origin, "'");
@@ -26,6 +26,11 @@ std::string gunzip(const std::string& bytes, const std::string& origin) {
       fail("corrupt gzip data in '", origin, "' (zlib error ", rc, ")");
     }
     out.append(buffer, sizeof buffer - s.avail_out);
+    if (out.size() > max_bytes) {
+      inflateEnd(&s);
+      fail("gzip data in '", origin, "' inflates to more than ", max_bytes,
+           " bytes (stopped there: corrupt, or a gzip bomb)");
+    }
     if (rc == Z_OK && s.avail_in == 0 && s.avail_out != 0) {
       inflateEnd(&s);
       fail("truncated gzip data in '", origin, "'");
@@ -34,6 +39,7 @@ std::string gunzip(const std::string& bytes, const std::string& origin) {
   inflateEnd(&s);
   return out;
 #else
+  (void)max_bytes;
   fail("cannot read '", origin, "': this build of elit has no zlib (gzip)");
 #endif
 }

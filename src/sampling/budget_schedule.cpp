@@ -1,5 +1,6 @@
 #include "elit/sampling/budget_schedule.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "elit/models/budget.h"
@@ -27,6 +28,7 @@ double parse_number(const std::string& text, const std::string& whole) {
   }
   check(used > 0 && used == text.size(), "budget schedule '", whole, "': '", text,
         "' is not a number (expected e.g. 0.5, '0.25,0.5,1' or '0.25>0.3,1')");
+  check(std::isfinite(value), "budget schedule '", whole, "': '", text, "' is not a finite number");
   return value;
 }
 

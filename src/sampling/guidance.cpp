@@ -13,6 +13,8 @@ void GuidanceOptions::validate() const {
         ": must be a finite number >= 0 (guidance applies above 1)");
   check(std::isfinite(low) && std::isfinite(high) && low <= high, "invalid guidance interval [",
         low, ", ", high, "]: need low <= high");
+  check(!uncond_budget || std::isfinite(*uncond_budget), "invalid --uncond-budget ",
+        uncond_budget.value_or(0), ": must be a finite number");
   check(!autoguidance || uncond_budget.has_value(),
         "autoguidance needs a budget for the guiding branch (--uncond-budget), e.g. 0.25");
 }

@@ -21,7 +21,9 @@ void fsync_path(const fs::path& path, bool directory) {
 }
 
 bool is_step_name(const std::string& name) {
-  return name.size() >= 7 && name.find_first_not_of("0123456789") == std::string::npos;
+  // At most 18 digits: every such name is a step that fits int64 (stoll cannot throw).
+  return name.size() >= 7 && name.size() <= 18 &&
+         name.find_first_not_of("0123456789") == std::string::npos;
 }
 
 }  // namespace

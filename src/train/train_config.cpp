@@ -251,6 +251,8 @@ TrainConfig train_config_from_json(const json& in) {
   positive("batch_size", t.batch_size);
   positive("gradient_accumulation_steps", t.gradient_accumulation_steps);
   positive("max_skipped_steps", t.max_skipped_steps);
+  if (t.resolution) positive("resolution", *t.resolution);
+  if (t.num_classes) positive("num_classes", *t.num_classes);
   check(t.resume_step >= -1, "resume_step must be -1, 0 or a step, got ", t.resume_step);
   check(t.num_workers >= 0 && t.prefetch >= 1, "num_workers must be >= 0 and prefetch >= 1");
   check(t.ddp_bucket_mb >= 0, "ddp_bucket_mb must be >= 0, got ", t.ddp_bucket_mb);

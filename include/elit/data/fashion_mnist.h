@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "elit/data/dataset.h"
+#include "elit/data/idx_file.h"
 
 namespace elit::data {
 
@@ -28,10 +29,6 @@ const std::vector<std::string>& fashion_mnist_classes();
 // uint8 [N, 28, 28] -> float [N, 1, size, size] in [-1, 1]: zero-padded (centred) when size >=
 // 28, bilinearly resized otherwise.
 torch::Tensor to_model_space(const torch::Tensor& images, int64_t size);
-
-// Reads one IDX file (optionally .gz) as uint8 with its dimensions; used for Fashion-MNIST and
-// MNIST-format datasets.
-torch::Tensor read_idx(const std::string& path);
 
 // The training dataset view: options.split, padded to options.resolution (default 32) in
 // [-1, 1], labels 0..9; optional random horizontal flip (off by default).

@@ -6,8 +6,11 @@
 
 namespace elit::io {
 
-// Reads PNG/JPEG/BMP/... ; throws elit::Error naming the path when it cannot be decoded.
+// Reads PNG/JPEG/BMP/... ; throws elit::Error naming the path when it cannot be decoded or
+// declares more than 1 GB of pixels.
 torch::Tensor read_image(const std::string& path);
+// The same from the file's bytes; `origin` names it in errors.
+torch::Tensor decode_image(const std::string& bytes, const std::string& origin);
 
 // Writes a PNG atomically. `image`: uint8 [H, W, C] with C in {1, 3, 4}.
 void write_png(const std::string& path, const torch::Tensor& image);

@@ -30,6 +30,8 @@ class ZipReader {
     uint64_t compressed = 0, uncompressed = 0, local_header = 0;
   };
   const Entry& entry(const std::string& name) const;
+  void check_declared_sizes(const Entry& en, const std::string& name) const;
+  std::string inflate_entry(const Entry& en, uint64_t data_offset, const std::string& ctx) const;
   std::string read_at(uint64_t offset, uint64_t size) const;
 
   std::string path_;
