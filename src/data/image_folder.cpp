@@ -21,7 +21,9 @@ bool is_image(const fs::path& p) {
   return known.count(ext) > 0;
 }
 
-std::vector<std::string> images_below(const fs::path& dir) {
+}  // namespace
+
+std::vector<std::string> images_below(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& e :
        fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
@@ -39,8 +41,6 @@ torch::Tensor to_channels(const torch::Tensor& image, int64_t channels) {
   auto w = torch::tensor({0.299f, 0.587f, 0.114f});
   return (rgb.to(torch::kFloat32) * w).sum(2, true).round().clamp(0, 255).to(torch::kUInt8);
 }
-
-}  // namespace
 
 torch::Tensor adm_center_crop(const torch::Tensor& image, int64_t size) {
   check(image.dim() == 3 && image.scalar_type() == torch::kUInt8,

@@ -5,4 +5,6 @@ list(APPEND ELIT_SOURCES
   src/data/image_folder.cpp
   src/data/latent_shards.cpp
   src/data/loader.cpp
+  src/data/image_files.cpp
+  src/data/latent_encoding.cpp
 )

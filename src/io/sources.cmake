@@ -11,4 +11,6 @@ list(APPEND ELIT_SOURCES
   src/io/checkpoint_path.cpp
   src/io/svg_plot.cpp
   src/io/npz_reader.cpp
+  src/io/vae_keys.cpp
+  src/io/vae_file.cpp
 )

@@ -30,4 +30,10 @@ list(APPEND ELIT_SOURCES
   src/models/hdit_layers.cpp
   src/models/hdit_blocks.cpp
   src/models/hdit.cpp
+  src/models/autoencoder_kl_config.cpp
+  src/models/autoencoder_kl_blocks.cpp
+  src/models/autoencoder_kl_coders.cpp
+  src/models/autoencoder_kl.cpp
+  src/models/autoencoder_kl_tiling.cpp
+  src/models/autoencoder_kl_codec.cpp
 )

@@ -12,4 +12,5 @@ list(APPEND ELIT_SOURCES
   src/train/train_step.cpp
   src/train/trainer.cpp
   src/train/trainer_state.cpp
+  src/train/vae_training.cpp
 )

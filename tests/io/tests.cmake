@@ -6,4 +6,5 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   io/checkpoint_path_test.cpp
   io/svg_plot_test.cpp
   io/npz_test.cpp
+  io/vae_file_test.cpp
 )

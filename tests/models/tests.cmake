@@ -20,6 +20,8 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   models/uvit_test.cpp
   models/hdit_test.cpp
   models/backbone_typed_test.cpp
+  models/autoencoder_kl_test.cpp
+  models/autoencoder_kl_tiling_test.cpp
 )
 list(APPEND ELIT_SLOW_TEST_SOURCES
   models/mmdit_train_test.cpp

@@ -10,4 +10,5 @@ list(APPEND ELIT_FAST_TEST_SOURCES
 list(APPEND ELIT_SLOW_TEST_SOURCES
   train/trainer_test.cpp
   train/cli_train_test.cpp
+  train/vae_training_test.cpp
 )

@@ -19,6 +19,12 @@ namespace elit::data {
 // side is `size`, then crop the center. uint8 [H, W, C] -> uint8 [size, size, C].
 torch::Tensor adm_center_crop(const torch::Tensor& image, int64_t size);
 
+// Image files (by extension) below `dir`, recursively, sorted.
+std::vector<std::string> images_below(const std::string& dir);
+
+// uint8 [H, W, C] with C in 1..4 -> uint8 [H, W, channels] (1 or 3; PIL's "L" weights for grey).
+torch::Tensor to_channels(const torch::Tensor& image, int64_t channels);
+
 class ImageFolderDataset : public Dataset {
  public:
   explicit ImageFolderDataset(const DatasetOptions& options);
