@@ -6,4 +6,6 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   io/checkpoint_path_test.cpp
   io/svg_plot_test.cpp
   io/npz_test.cpp
+  io/hostile_files_test.cpp
+  io/fuzz_seeds_test.cpp
 )
