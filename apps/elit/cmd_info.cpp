@@ -17,7 +17,9 @@ struct InfoOptions {
 };
 
 nlohmann::json describe(const io::ModelFile& file) {
-  auto model = io::create_model(file.config);
+  // Built with the file's weights: every tensor is checked against the config (names, shapes,
+  // finite values), so that info never describes a file that cannot be used.
+  auto model = io::build_model(file, torch::kFloat32, torch::kCPU);
   const auto spec = model->spec();
   int64_t params = 0, buffers = 0;
   for (const auto& p : model->parameters()) params += p.numel();

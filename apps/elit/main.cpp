@@ -7,6 +7,26 @@
 #include "elit/runtime/cpu.h"
 #include "elit/runtime/error.h"
 
+namespace {
+
+// CLI11 handles --help before it notices an unknown command word, so `elit serve --help` would
+// print the main help and succeed: the first word that is not an option must name a command.
+void check_command_word(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--threads") ++i;  // the global option that takes a value
+    if (arg.empty() || arg[0] == '-') continue;
+    std::string known;
+    for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      if (sub->get_name() == arg) return;
+      known += " " + sub->get_name();
+    }
+    elit::fail("unknown command '", arg, "' (commands:", known, "; see elit --help)");
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   elit::ensure_fast_cpu_runtime(argc, argv);
   elit::app::remember_command_line(argc, argv);
@@ -30,6 +50,7 @@ int main(int argc, char** argv) {
   elit::app::add_train_command(app);
   elit::app::add_bench_command(app);
   try {
+    check_command_word(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

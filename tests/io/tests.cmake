@@ -7,4 +7,6 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   io/svg_plot_test.cpp
   io/npz_test.cpp
   io/vae_file_test.cpp
+  io/hostile_files_test.cpp
+  io/fuzz_seeds_test.cpp
 )

@@ -7,6 +7,7 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   metrics/classifier_test.cpp
   metrics/evaluation_test.cpp
   metrics/eval_cli_test.cpp
+  metrics/hostile_eval_test.cpp
 )
 list(APPEND ELIT_SLOW_TEST_SOURCES
   metrics/default_classifier_slow_test.cpp
