@@ -16,5 +16,8 @@ void add_ref_stats_command(CLI::App& app);
 void add_train_classifier_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_vae_command(CLI::App& app);
+void add_encode_dataset_command(CLI::App& app);
+void add_train_vae_command(CLI::App& app);
 
 }  // namespace elit::app

@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
   elit::app::add_train_classifier_command(app);
   elit::app::add_train_command(app);
   elit::app::add_bench_command(app);
+  elit::app::add_vae_command(app);
+  elit::app::add_encode_dataset_command(app);
+  elit::app::add_train_vae_command(app);
   try {
     check_command_word(app, argc, argv);
     app.parse(argc, argv);

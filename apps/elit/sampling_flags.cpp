@@ -12,12 +12,14 @@
 #include "elit/models/budget.h"
 #include "elit/runtime/atomic_file.h"
 #include "elit/runtime/error.h"
+#include "progress.h"
 
 namespace elit::app {
 namespace fs = std::filesystem;
 
 void SamplingFlags::add_to(CLI::App& cmd, const std::string& out_default) {
   model.add_to(cmd);
+  vae.add_to(cmd, /*required=*/false);
   out = out_default;
   cmd.add_option("--sampler", sampler, "euler | heun (ODE) | sde (Euler-Maruyama)")
       ->check(CLI::IsMember({"euler", "heun", "sde", "ode"}))
@@ -66,6 +68,26 @@ std::string LoadedModel::class_name(int64_t label) const {
   return "class " + std::to_string(label);
 }
 
+int64_t LoadedModel::pixel_height() const {
+  return vae ? spec.height * vae->config().downsample_factor() : spec.height;
+}
+
+void attach_vae(LoadedModel& m, const VAEFlags& flags) {
+  check(m.data_space == "latents", "--vae: model '", m.spec.name,
+        "' works on pixels; a VAE only decodes the samples of latent models");
+  m.vae = flags.load();
+  check(m.vae->config().embed_dim == m.spec.in_channels, "--vae: the VAE's latents have ",
+        m.vae->config().embed_dim, " channels, model '", m.spec.name, "' makes ",
+        m.spec.in_channels);
+  m.vae_codec = flags.codec_options();
+  auto number = [&](const char* key) {
+    auto it = m.file.metadata.find(key);
+    return it == m.file.metadata.end() ? 0.0 : std::stod(it->second);
+  };
+  m.latents_scale = number("elit.latents_scale");
+  m.latents_bias = number("elit.latents_bias");
+}
+
 LoadedModel load_model(const SamplingFlags& flags) {
   LoadedModel m;
   m.file = flags.model.read();
@@ -73,6 +95,7 @@ LoadedModel load_model(const SamplingFlags& flags) {
   m.file.weights.clear();  // the model holds its own copy; do not keep two
   m.spec = m.model->spec();
   m.data_space = io::model_data_space(m.file, m.spec.in_channels);
+  if (flags.vae.given()) attach_vae(m, flags.vae);
   std::ostringstream msg;
   msg << "model " << m.spec.name << " from " << m.file.source << ": " << m.spec.in_channels << "x"
       << m.spec.height << "x" << m.spec.width << " " << m.data_space;
@@ -156,21 +179,9 @@ std::string format_value(double v) {
   return out.str();
 }
 
-std::string write_samples(const std::string& dir, const torch::Tensor& samples,
-                          const LoadedModel& model, int64_t columns, bool individual_pngs,
-                          const torch::Tensor& labels) {
+std::string write_image_set(const std::string& dir, const torch::Tensor& images, int64_t columns,
+                            bool individual_pngs, const torch::Tensor& labels) {
   fs::create_directories(dir);
-  if (model.data_space == "latents") {
-    const auto path = (fs::path(dir) / "latents.npz").string();
-    std::map<std::string, torch::Tensor> arrays{
-        {"arr_0", samples.to(torch::kFloat32).contiguous()}};
-    if (labels.defined()) arrays["arr_1"] = labels.to(torch::kInt64).cpu();
-    io::write_npz(path, arrays);
-    note("model '" + model.spec.name + "' works in latent space and no decoder is available " +
-         "here: wrote the latents (arr_0 float32 NCHW) to " + path);
-    return "";
-  }
-  const auto images = io::to_uint8_images(samples);  // [N, H, W, C]
   if (individual_pngs) {
     fs::create_directories(fs::path(dir) / "images");
     char name[32];
@@ -187,15 +198,47 @@ std::string write_samples(const std::string& dir, const torch::Tensor& samples,
   return grid;
 }
 
+torch::Tensor LoadedModel::to_pixels(const torch::Tensor& samples) const {
+  if (!vae) return samples;
+  auto codec = vae_codec;
+  if (codec.scale_factor <= 0 && latents_scale > 0) {
+    codec.scale_factor = latents_scale;  // what the diffusion model was trained with
+    codec.shift_factor = -latents_bias / latents_scale;
+  }
+  Progress bar("vae decode", samples.size(0), "img");
+  codec.progress = [&](int64_t done, int64_t) { bar.update(done); };
+  auto images = models::decode_latents(*vae.ptr(), samples, codec);
+  bar.finish();
+  return images;
+}
+
+std::string write_samples(const std::string& dir, const torch::Tensor& samples,
+                          const LoadedModel& model, int64_t columns, bool individual_pngs,
+                          const torch::Tensor& labels) {
+  fs::create_directories(dir);
+  if (model.data_space == "latents" && !model.vae) {
+    const auto path = (fs::path(dir) / "latents.npz").string();
+    std::map<std::string, torch::Tensor> arrays{
+        {"arr_0", samples.to(torch::kFloat32).contiguous()}};
+    if (labels.defined()) arrays["arr_1"] = labels.to(torch::kInt64).cpu();
+    io::write_npz(path, arrays);
+    note("model '" + model.spec.name + "' works in latent space and no --vae was given: wrote " +
+         "the latents (arr_0 float32 NCHW) to " + path);
+    return "";
+  }
+  const auto images = io::to_uint8_images(model.to_pixels(samples));  // [N, H, W, C]
+  return write_image_set(dir, images, columns, individual_pngs, labels);
+}
+
 bool write_labelled_grid(const std::string& png_path, const std::string& svg_path,
                          const torch::Tensor& samples, const LoadedModel& model, int64_t columns,
                          const std::vector<std::string>& row_labels,
                          const std::vector<std::string>& column_labels, const std::string& title) {
-  if (model.data_space == "latents") return false;
-  const auto grid = io::make_grid(io::to_uint8_images(samples), columns);
+  if (model.data_space == "latents" && !model.vae) return false;
+  const auto grid = io::make_grid(io::to_uint8_images(model.to_pixels(samples)), columns);
   io::write_png(png_path, grid);
   // Small images (28 px garments) are drawn larger so that a person can see them.
-  const double scale = std::max(1.0, std::floor(96.0 / static_cast<double>(model.spec.height)));
+  const double scale = std::max(1.0, std::floor(96.0 / static_cast<double>(model.pixel_height())));
   write_text(svg_path, io::svg_labelled_grid(read_file(png_path), grid.size(1), grid.size(0),
                                              row_labels, column_labels, scale, title));
   return true;

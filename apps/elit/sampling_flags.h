@@ -8,6 +8,7 @@
 
 #include "cli_common.h"
 #include "elit/sampling/generate.h"
+#include "vae_flags.h"
 
 namespace elit::app {
 
@@ -28,6 +29,7 @@ struct SamplingFlags {
   int64_t batch_size = 16;
   std::string dtype = "float32", device = "cpu";
   std::string out;
+  VAEFlags vae;  // --vae: decode latent samples to images
 
   // --ckpt/--model/..., --sampler, --steps, --cfg-scale, --guidance-low/high, --classes, --num,
   // --seed, --batch-size, --dtype, --device, --out (default `out_default`).
@@ -43,7 +45,18 @@ struct LoadedModel {
   std::string data_space;  // "pixels" or "latents"
   // A caption for a class: the Fashion-MNIST name for such models, else "class N".
   std::string class_name(int64_t label) const;
+  // With --vae on a latent model: the decoder and the latent scaling the model was trained with
+  // (checkpoint metadata elit.latents_scale / latents_bias; 0 when absent: the VAE's own).
+  models::AutoencoderKL vae{nullptr};
+  models::VAECodecOptions vae_codec;
+  double latents_scale = 0, latents_bias = 0;
+  // Samples [N, C, H, W] in model space -> pixels [N, C', H', W'] (decoded when a VAE is given).
+  torch::Tensor to_pixels(const torch::Tensor& samples) const;
+  int64_t pixel_height() const;
 };
+
+// Loads --vae for a latent model and checks that its latents fit the model.
+void attach_vae(LoadedModel& model, const VAEFlags& flags);
 
 // Reads, builds and describes the model (one note line).
 LoadedModel load_model(const SamplingFlags& flags);
@@ -72,6 +85,11 @@ bool write_labelled_grid(const std::string& png_path, const std::string& svg_pat
                          const torch::Tensor& samples, const LoadedModel& model, int64_t columns,
                          const std::vector<std::string>& row_labels,
                          const std::vector<std::string>& column_labels, const std::string& title);
+
+// Writes uint8 images [N, H, W, C] under `dir`: images/NNNNNN.png (when asked), grid.png and
+// samples.npz (arr_0, and arr_1 labels when given). Returns the grid path.
+std::string write_image_set(const std::string& dir, const torch::Tensor& images, int64_t columns,
+                            bool individual_pngs, const torch::Tensor& labels = {});
 
 // Writes text (JSON, SVG) atomically, creating the folder.
 void write_text(const std::string& path, const std::string& text);

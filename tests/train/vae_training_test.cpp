@@ -97,7 +97,7 @@ TEST(VAETraining, ReconstructsHeldOutImagesAfterAShortRun) {
       "trained tiny VAE: holdout PSNR %.2f dB (mean image %.2f dB); tiled vs untiled decode "
       "relative mean abs diff %.4f, PSNR tiled %.2f dB vs untiled %.2f dB\n",
       psnr, baseline, tile_err, tile_psnr, full_psnr);
-  EXPECT_LT(tile_err, 0.1);
+  EXPECT_LT(tile_err, 0.15);  // measured 0.082
   EXPECT_GT(tile_psnr, full_psnr - 3.0);
 }
 
