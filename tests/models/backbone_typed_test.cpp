@@ -112,7 +112,9 @@ TYPED_TEST(Backbone, PlainModelRunsEveryBlockOnSpatialTokensAndOnlyBudgetOne) {
   ASSERT_EQ(trace.size(), TypeParam::kPlainBlocks);
   for (const auto& run : trace) {
     EXPECT_EQ(run.domain, "spatial") << run.block;
-    if (TypeParam::kPlainTokens > 0) EXPECT_EQ(run.tokens, TypeParam::kPlainTokens) << run.block;
+    if (TypeParam::kPlainTokens > 0) {
+      EXPECT_EQ(run.tokens, TypeParam::kPlainTokens) << run.block;
+    }
   }
   EXPECT_THROW(model->forward(in.x, in.t, cond, 0.5), Error);
 }
