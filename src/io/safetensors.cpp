@@ -109,8 +109,10 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& o
   const uint64_t header_len = read_u64_le(bytes.data());
   const bool plausible = header_len >= 2 && header_len <= kMaxHeaderBytes &&
                          header_len <= bytes.size() - 8 && bytes[8] == '{';
+  const bool past_end = header_len > bytes.size() - 8;
   check(plausible, "'", origin, "' is not a safetensors file", what_file_is(bytes),
-        " (its first 8 bytes give a header length of ", header_len, " for a ", bytes.size(),
+        " (its first 8 bytes give a header length of ", header_len,
+        past_end ? ", which runs past the end of the " : " for a ", bytes.size(),
         "-byte file, and a safetensors header is a JSON object)");
   const json header = parse_json_strictly(
       bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(header_len), ctx + " header");

@@ -45,7 +45,7 @@ TEST(HostileCli, UnknownCommandIsNamedEvenWithHelp) {
 
 TEST(HostileCli, SampleCountsAreChecked) {
   const auto w = tiny_weights("ok", [](io::TensorMap&, nlohmann::json&) {});
-  const auto out = testing::temp_dir("hostile_cli") + "/out";
+  const auto out = testing::temp_dir("hostile_cli_out") + "/out";
   expect_error(run_elit("--threads 1 -q sample --weights " + w + " --num 0 --steps 1 --out " + out),
                "invalid --num 0");
   // Refused at once: 10^12 images would never fit in memory.
@@ -65,7 +65,7 @@ TEST(HostileCli, NonFiniteWeightsAreRefusedBeforeSampling) {
   const auto w = tiny_weights("nan", [](io::TensorMap& weights, nlohmann::json&) {
     weights.at("final_layer.linear.weight")[0][0] = std::numeric_limits<float>::quiet_NaN();
   });
-  const auto out = testing::temp_dir("hostile_cli") + "/nan_out";
+  const auto out = testing::temp_dir("hostile_cli_out") + "/nan_out";
   expect_error(run_elit("--threads 1 -q sample --weights " + w + " --steps 1 --out " + out),
                "'final_layer.linear.weight' contains NaN");
   EXPECT_FALSE(std::filesystem::exists(out + "/grid.png"));

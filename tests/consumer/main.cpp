@@ -7,8 +7,8 @@
 
 int main() {
   const nlohmann::json config = {
-      {"model", "ELIT-SiT-S/2"}, {"input_size", 8},        {"depth", 4},
-      {"encoder_depth", 1},      {"dit_decoder_depth", 1}, {"num_classes", 3}};
+      {"model", "ELIT-SiT-S/2"}, {"input_size", 8}, {"depth", 4},      {"encoder_depth", 1},
+      {"dit_decoder_depth", 1},  {"group_size", 2}, {"num_classes", 3}};
   auto model = elit::models::create_model(config);
   model->eval();
   torch::NoGradGuard no_grad;
