@@ -2,40 +2,25 @@
 // training run folder, and clear one-line errors for bad input.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include "elit/io/npz.h"
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 
 #include "elit/io/checkpoint_path.h"
 #include "elit/io/model_file.h"
+#include "elit/io/npz.h"
 #include "elit/models/sit.h"
 #include "elit/runtime/atomic_file.h"
 #include "elit/runtime/error.h"
 #include "support/reference.h"
+#include "support/run_cli.h"
 #include "support/tiny_sit.h"
 
 namespace elit::sampling {
 namespace {
 namespace fs = std::filesystem;
 
-struct CliResult {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-CliResult run_cli(const std::string& args) {
-  CliResult r;
-  const std::string command = std::string(ELIT_CLI_PATH) + " --threads 1 " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+// Every command runs single-threaded so that tests running in parallel do not compete.
+testing::CliRun run_cli(const std::string& args) {
+  return testing::run_elit("--threads 1 " + args);
 }
 
 // A training run folder: <run>/checkpoints/<step:07d>/ema.safetensors, two steps.
