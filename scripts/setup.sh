@@ -2,6 +2,7 @@
 # Installs every Debian package elit needs (only the missing ones) and builds the project.
 # Idempotent: a second run installs nothing and rebuilds incrementally (ccache + ninja).
 #   scripts/setup.sh [--no-build] [extra cmake args...]
+# ELIT_WITH_TEST_DEPS=1 (scripts/test.sh sets it) also installs what only the tests need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist # the default dataset: /usr/share/datasets/fashion-mnist
 )
+if [ "${ELIT_WITH_TEST_DEPS:-0}" = 1 ]; then
+  packages+=(chromium)  # headless browser for the web page test (ctest -L browser)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -16,5 +16,7 @@ void add_ref_stats_command(CLI::App& app);
 void add_train_classifier_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_serve_command(CLI::App& app);     // with the HTTP server (ELIT_HAVE_SERVE)
+void add_loadtest_command(CLI::App& app);  // with the HTTP server (ELIT_HAVE_SERVE)
 
 }  // namespace elit::app

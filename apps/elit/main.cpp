@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
   elit::app::add_train_classifier_command(app);
   elit::app::add_train_command(app);
   elit::app::add_bench_command(app);
+#ifdef ELIT_HAVE_SERVE
+  elit::app::add_serve_command(app);
+  elit::app::add_loadtest_command(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,9 +8,13 @@ namespace elit::io {
 
 // Reads PNG/JPEG/BMP/... ; throws elit::Error naming the path when it cannot be decoded.
 torch::Tensor read_image(const std::string& path);
+// The same from a file's bytes in memory; `what` names them in errors.
+torch::Tensor decode_image(const std::string& bytes, const std::string& what);
 
 // Writes a PNG atomically. `image`: uint8 [H, W, C] with C in {1, 3, 4}.
 void write_png(const std::string& path, const torch::Tensor& image);
+// The PNG file's bytes for `image` (uint8 [H, W, C], C in {1, 3, 4}).
+std::string encode_png(const torch::Tensor& image);
 
 // Model space to pixels, the published convention: x in [-1, 1] -> clamp(255 * (x + 1) / 2)
 // truncated to uint8. [B, C, H, W] float -> [B, H, W, C] uint8.

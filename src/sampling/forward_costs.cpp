@@ -1,0 +1,84 @@
+#include "elit/sampling/forward_costs.h"
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include "elit/metrics/flops.h"
+#include "elit/metrics/flops_counter.h"
+#include "elit/sampling/cost.h"
+
+namespace elit::sampling {
+namespace {
+
+torch::TensorOptions model_options(models::DiffusionModel& model) {
+  for (const auto& p : model.parameters()) return p.options();
+  return torch::TensorOptions();
+}
+
+}  // namespace
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+ForwardCosts::ForwardCosts(models::DiffusionModel& model, nlohmann::json config)
+    : model_(model),
+      spec_(model.spec()),
+      config_(std::move(config)),
+      source_(metrics::has_analytic_flops(config_) ? "analytic" : "measured") {}
+
+int64_t ForwardCosts::flops(double budget) {
+  auto it = flops_.find(budget);
+  if (it != flops_.end()) return it->second;
+  int64_t f = 0;
+  if (source_ == "analytic") {
+    metrics::ForwardFlopsOptions o;
+    o.budget = budget;
+    f = metrics::analytic_forward_flops(config_, o).total();
+  } else {
+    f = measured_flops(budget);
+  }
+  return flops_[budget] = f;
+}
+
+int64_t ForwardCosts::measured_flops(double budget) {
+  auto it = measured_.find(budget);
+  if (it != measured_.end()) return it->second;
+  const auto f = metrics::measure_forward_flops(model_, 1, model_budget(spec_, budget));
+  return measured_[budget] = f;
+}
+
+double ForwardCosts::forward_seconds(double budget, int64_t rows, int repeats) {
+  const auto options = model_options(model_);
+  const auto x = torch::zeros({rows, spec_.in_channels, spec_.height, spec_.width}, options);
+  const auto t = torch::full({rows}, 0.5, options);
+  const auto cond = model_.condition_for_labels(torch::zeros({rows}, options.dtype(torch::kInt64)));
+  const auto b = model_budget(spec_, budget);
+  torch::NoGradGuard no_grad;
+  return median_seconds(
+      [&] {
+        model_.forward(x, t, cond, b);
+        synchronize(options.device());
+      },
+      /*warmup=*/1, repeats);
+}
+
+double ForwardCosts::step_seconds(const GuidanceOptions& guidance, double budget, int repeats) {
+  const auto options = model_options(model_);
+  const auto x = torch::zeros({1, spec_.in_channels, spec_.height, spec_.width},
+                              options.dtype(torch::kFloat64));
+  const auto cond = model_.condition_for_labels(torch::zeros({1}, options.dtype(torch::kInt64)));
+  const auto null_cond = guidance.scale > 1 && !guidance.autoguidance ? model_.null_condition(cond)
+                                                                      : models::Condition();
+  const double t = std::clamp(0.5, guidance.low, guidance.high);  // inside the interval
+  torch::NoGradGuard no_grad;
+  return median_seconds(
+      [&] {
+        guided_velocity(model_, x, t, cond, null_cond, budget, guidance,
+                        options.dtype().toScalarType());
+        synchronize(options.device());
+      },
+      /*warmup=*/1, repeats);
+}
+
+}  // namespace elit::sampling
