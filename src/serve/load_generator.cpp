@@ -100,7 +100,7 @@ LoadResult run_load(const LoadOptions& o, const std::function<void(int64_t, int6
     labels.push_back(i % o.num_classes);
     futures.push_back(std::async(std::launch::async, [&, body] {
       httplib::Client c(target.host, target.port);
-      c.set_connection_timeout(10, 0);
+      c.set_connection_timeout(60, 0);  // httplib's listen backlog is 5: bursts retry SYNs
       c.set_read_timeout(static_cast<time_t>(o.duration_s) + 120, 0);
       httplib::Headers h;
       if (!o.api_key.empty()) h.emplace("Authorization", "Bearer " + o.api_key);

@@ -77,9 +77,10 @@ void TinyServer::stop() {
 
 httplib::Client TinyServer::client() const {
   httplib::Client c("127.0.0.1", port_);
-  c.set_read_timeout(30, 0);
-  c.set_write_timeout(30, 0);
-  c.set_connection_timeout(5, 0);
+  // Generous: httplib listens with a backlog of 5, so a burst of connections retries its SYNs.
+  c.set_read_timeout(120, 0);
+  c.set_write_timeout(60, 0);
+  c.set_connection_timeout(60, 0);
   return c;
 }
 

@@ -30,7 +30,7 @@ class TinyServer {
   explicit TinyServer(TinyServerOptions options = {});
   ~TinyServer();
   int port() const { return port_; }
-  httplib::Client client() const;  // loopback, 30 s timeouts
+  httplib::Client client() const;  // loopback, long timeouts
   serve::Engine& engine() { return *engine_; }
   void stop();  // graceful; waits for the listener to close
 
