@@ -3,7 +3,8 @@
 #   scripts/fuzz.sh [--seconds N] [--runs N] [TARGET...]
 #     --seconds N  time per target (default 20: what CI runs)
 #     --runs N     stop a target after N executions instead (e.g. 1000000)
-#     TARGET       safetensors pickle zip npy gzip idx config image tokenizer (default: all)
+#     TARGET       safetensors pickle zip npy gzip idx config image tokenizer request
+#                  (default: all)
 # The seed corpora live in fuzz/corpus/<target>/ (written by the project's own writers, see
 # tests/io/fuzz_seeds_test.cpp); what a run learns goes to build-fuzz/corpus/<target>/ and any
 # crash, leak or timeout to build-fuzz/findings/<target>/. Prints one line per target:
@@ -20,7 +21,7 @@ while [[ $# -gt 0 ]]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-((${#targets[@]})) || targets=(safetensors pickle zip npy gzip idx config image tokenizer)
+((${#targets[@]})) || targets=(safetensors pickle zip npy gzip idx config image tokenizer request)
 build=${ELIT_BUILD_DIR:-build}
 fuzz_build=${ELIT_FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${ELIT_JOBS:-2}

@@ -4,6 +4,7 @@
 #   scripts/setup.sh [--no-build] [extra cmake args...]
 #   ELIT_BUILD_TARGETS="elit_cli" scripts/setup.sh    builds only those targets (the main job
 #                                                      builds the command-line tool alone)
+# ELIT_WITH_TEST_DEPS=1 (scripts/test.sh sets it) also installs what only the tests need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist # the default dataset: /usr/share/datasets/fashion-mnist
 )
+if [ "${ELIT_WITH_TEST_DEPS:-0}" = 1 ]; then
+  packages+=(chromium)  # headless browser for the web page test (ctest -L browser)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,5 +4,5 @@
 #   scripts/test.sh -L fast    only the quick unit tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+ELIT_WITH_TEST_DEPS=1 scripts/setup.sh
 ctest --test-dir "${ELIT_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" "$@"

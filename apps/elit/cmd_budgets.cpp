@@ -9,6 +9,7 @@
 #include "elit/io/svg_plot.h"
 #include "elit/runtime/error.h"
 #include "elit/sampling/cost.h"
+#include "elit/runtime/timing.h"
 #include "progress.h"
 #include "sampling_cost.h"
 #include "sampling_flags.h"
@@ -93,14 +94,13 @@ void run(const BudgetsOptions& o) {
     g.options.budget = sampling::BudgetSchedule::constant(r.budget);
     r.flops_per_image = sampling::sampling_flops_per_image(
         g.sampler, grid_t, g.options, [&](double b) { return costs.flops(b); });
-    const auto start = std::chrono::steady_clock::now();
+    const Stopwatch watch;
     images.push_back(sampling::generate(
         *m.model, cond, g, [&](int64_t done, int64_t, const sampling::StepInfo& s) {
           bar.update((k * batches + done / g.batch_size) * g.steps + s.step + 1,
                      {{"budget", format_value(r.budget)}});
         }));
-    r.image_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
-                static_cast<double>(n);
+    r.image_s = watch.seconds() / static_cast<double>(n);
     rows.push_back(r);
   }
   bar.finish();

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "elit/io/safetensors.h"
 #include "elit/runtime/error.h"
+#include "elit/runtime/timing.h"
 
 namespace elit::app {
 namespace {
@@ -36,10 +37,9 @@ void run(const ForwardOptions& o) {
     cond.context_mask = in.at("input.context_mask").to(device, torch::kBool);
   if (in.count("input.pooled")) cond.pooled = in.at("input.pooled").to(device, dtype);
   torch::NoGradGuard no_grad;
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   auto out = model->forward(x, t, cond, o.budget);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs = watch.seconds();
   io::write_safetensors(
       o.out, {{"output", out.cpu()}},
       {{"budget", o.budget ? std::to_string(*o.budget) : "full"}, {"dtype", dtype_name(dtype)}});

@@ -8,6 +8,7 @@
 #include "elit/io/svg_plot.h"
 #include "elit/runtime/error.h"
 #include "elit/sampling/cost.h"
+#include "elit/runtime/timing.h"
 #include "progress.h"
 #include "sampling_cost.h"
 #include "sampling_flags.h"
@@ -117,13 +118,12 @@ void run(const GuidanceCmdOptions& o) {
     for (size_t k = 0; k < modes.size(); ++k) {
       g.options.guidance = guidance_for(modes[k], scales[c], uncond, o.flags);
       g.options.guidance.validate();
-      const auto start = std::chrono::steady_clock::now();
+      const Stopwatch watch;
       // Without guidance every mode samples the same thing: draw it once (published: skipped).
       auto images =
           scales[c] <= 1 && unguided.defined() ? unguided : sampling::generate(*m.model, cond, g);
       if (scales[c] <= 1) unguided = images;
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double seconds = watch.seconds();
       cells[k * scales.size() + c] = images;
       bar.update(++done, {{"mode", modes[k].name}, {"scale", format_value(scales[c])}});
       if (scales[c] <= 1 && k > 0) continue;

@@ -9,6 +9,7 @@
 #include "distributed.h"
 #include "elit/dist/process_group.h"
 #include "elit/runtime/error.h"
+#include "elit/runtime/timing.h"
 #include "progress.h"
 #include "sampling_flags.h"
 
@@ -65,7 +66,7 @@ void run(const SampleOptions& o) {
   const auto mine = labels.narrow(0, share.begin, share.end - share.begin);
   const int64_t batches = (mine.size(0) + g.batch_size - 1) / g.batch_size;
   Progress bar("sample", batches * g.steps, "step");
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   auto samples = sampling::generate(
       *m.model, m.model->condition_for_labels(mine), g,
       [&](int64_t done, int64_t rows, const sampling::StepInfo& s) {
@@ -78,8 +79,7 @@ void run(const SampleOptions& o) {
     samples = group->all_gather_cat(samples);  // rank order = image order
     if (!env.is_main()) return;
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = watch.seconds();
   // One column per listed class when that makes a readable grid.
   const std::vector<int64_t> label_list(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + n);
   const auto distinct =

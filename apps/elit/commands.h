@@ -19,5 +19,7 @@ void add_bench_command(CLI::App& app);
 void add_vae_command(CLI::App& app);
 void add_encode_dataset_command(CLI::App& app);
 void add_train_vae_command(CLI::App& app);
+void add_serve_command(CLI::App& app);     // with the HTTP server (ELIT_HAVE_SERVE)
+void add_loadtest_command(CLI::App& app);  // with the HTTP server (ELIT_HAVE_SERVE)
 
 }  // namespace elit::app

@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
   elit::app::add_vae_command(app);
   elit::app::add_encode_dataset_command(app);
   elit::app::add_train_vae_command(app);
+#ifdef ELIT_HAVE_SERVE
+  elit::app::add_serve_command(app);
+  elit::app::add_loadtest_command(app);
+#endif
   try {
     check_command_word(app, argc, argv);
     app.parse(argc, argv);

@@ -198,13 +198,18 @@ std::string write_image_set(const std::string& dir, const torch::Tensor& images,
   return grid;
 }
 
-torch::Tensor LoadedModel::to_pixels(const torch::Tensor& samples) const {
-  if (!vae) return samples;
+models::VAECodecOptions LoadedModel::decode_options() const {
   auto codec = vae_codec;
   if (codec.scale_factor <= 0 && latents_scale > 0) {
     codec.scale_factor = latents_scale;  // what the diffusion model was trained with
     codec.shift_factor = -latents_bias / latents_scale;
   }
+  return codec;
+}
+
+torch::Tensor LoadedModel::to_pixels(const torch::Tensor& samples) const {
+  if (!vae) return samples;
+  auto codec = decode_options();
   Progress bar("vae decode", samples.size(0), "img");
   codec.progress = [&](int64_t done, int64_t) { bar.update(done); };
   auto images = models::decode_latents(*vae.ptr(), samples, codec);

@@ -50,8 +50,11 @@ struct LoadedModel {
   models::AutoencoderKL vae{nullptr};
   models::VAECodecOptions vae_codec;
   double latents_scale = 0, latents_bias = 0;
-  // Samples [N, C, H, W] in model space -> pixels [N, C', H', W'] (decoded when a VAE is given).
+  // Samples [N, C, H, W] in model space -> pixels [N, C', H', W'] (decoded when a VAE is given),
+  // with a progress bar.
   torch::Tensor to_pixels(const torch::Tensor& samples) const;
+  // The decoder's options: --vae-* flags, else the latent scaling the model was trained with.
+  models::VAECodecOptions decode_options() const;
   int64_t pixel_height() const;
 };
 

@@ -42,20 +42,28 @@ torch::Tensor read_image(const std::string& path) {
   return decode_image(read_file(path), path);
 }
 
-void write_png(const std::string& path, const torch::Tensor& image) {
+std::string encode_png(const torch::Tensor& image) {
   check(image.dim() == 3 && image.scalar_type() == torch::kUInt8 &&
             (image.size(2) == 1 || image.size(2) == 3 || image.size(2) == 4),
-        "write_png('", path, "') needs uint8 [H, W, C] with C in {1, 3, 4}, got ",
-        image.scalar_type(), " ", image.sizes());
+        "PNG encoding needs uint8 [H, W, C] with C in {1, 3, 4}, got ", image.scalar_type(), " ",
+        image.sizes());
   auto img = image.contiguous().cpu();
   const int h = static_cast<int>(img.size(0)), w = static_cast<int>(img.size(1));
   const int c = static_cast<int>(img.size(2));
   int len = 0;
   unsigned char* png = stbi_write_png_to_mem(img.data_ptr<uint8_t>(), w * c, w, h, c, &len);
-  check(png != nullptr, "cannot encode PNG '", path, "'");
+  check(png != nullptr, "cannot encode a ", h, "x", w, "x", c, " PNG");
   const std::string bytes(reinterpret_cast<char*>(png), static_cast<size_t>(len));
   STBIW_FREE(png);
-  write_file_atomically(path, bytes);
+  return bytes;
+}
+
+void write_png(const std::string& path, const torch::Tensor& image) {
+  try {
+    write_file_atomically(path, encode_png(image));
+  } catch (const Error& e) {
+    fail("write_png('", path, "'): ", e.what());
+  }
 }
 
 torch::Tensor to_uint8_images(const torch::Tensor& x) {

@@ -7,6 +7,7 @@
 #include "elit/metrics/inception_score.h"
 #include "elit/metrics/torchscript_features.h"
 #include "elit/runtime/error.h"
+#include "elit/runtime/timing.h"
 
 namespace elit::metrics {
 namespace {
@@ -19,19 +20,18 @@ class StageTimer {
   void next(const std::string& stage) {
     stop();
     stage_ = stage;
-    start_ = std::chrono::steady_clock::now();
+    watch_.restart();
   }
   void stop() {
     if (stage_.empty()) return;
-    const auto s = std::chrono::steady_clock::now() - start_;
-    report_.seconds.emplace_back(stage_, std::chrono::duration<double>(s).count());
+    report_.seconds.emplace_back(stage_, watch_.seconds());
     stage_.clear();
   }
 
  private:
   EvalReport& report_;
   std::string stage_;
-  std::chrono::steady_clock::time_point start_;
+  Stopwatch watch_;
 };
 
 ProgressCallback stage(const StageProgress& progress, const std::string& name) {

@@ -36,7 +36,8 @@ struct Run {
   }
 
   torch::Tensor velocity(const torch::Tensor& x, int64_t step, double t, GuidedCall* call) {
-    const double budget = options.budget.at(step, t);
+    const double budget =
+        options.budget_at ? options.budget_at(step, t) : options.budget.at(step, t);
     return guided_velocity(model, x, t, cond, null_cond, budget, options.guidance, dtype, call);
   }
 };

@@ -6,4 +6,5 @@ list(APPEND ELIT_SOURCES
   src/sampling/seeds.cpp
   src/sampling/generate.cpp
   src/sampling/cost.cpp
+  src/sampling/forward_costs.cpp
 )

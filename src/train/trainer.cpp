@@ -14,6 +14,7 @@
 #include "elit/runtime/atomic_file.h"
 #include "elit/runtime/cpu.h"
 #include "elit/runtime/error.h"
+#include "elit/runtime/timing.h"
 #include "elit/train/checkpoint.h"
 #include "elit/train/preview.h"
 
@@ -248,10 +249,10 @@ TrainSummary Trainer::run(const TrainEvents& events) {
     std::vector<data::Batch> micro;
     for (int64_t i = 0; i < c.gradient_accumulation_steps; ++i) micro.push_back(loader.next());
     const auto budget = draw_budget();
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch watch;
     const auto r = step_->run(micro, budget, step_count_);
     StepLog s;
-    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    s.seconds = watch.seconds();
     data_position_ = loader.position();
     s.images = c.batch_size * c.gradient_accumulation_steps;
     images_seen_ += s.images;

@@ -2,19 +2,12 @@
 
 #include <torch/optim/adam.h>
 
-#include <chrono>
 #include <cmath>
 
 #include "elit/runtime/error.h"
+#include "elit/runtime/timing.h"
 
 namespace elit::train {
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
 
 torch::Tensor dataset_images(const data::Dataset& data, int64_t begin, int64_t count) {
   std::vector<torch::Tensor> xs;
@@ -32,7 +25,7 @@ VAETrainResult train_vae(models::AutoencoderKLImpl& vae, const data::Dataset& da
   torch::manual_seed(o.seed);
   vae.train();
   torch::optim::Adam opt(vae.parameters(), torch::optim::AdamOptions(o.learning_rate));
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   VAETrainResult r;
   for (int64_t step = 1; step <= o.steps; ++step) {
     const auto idx = torch::randint(trainable, {o.batch_size}, torch::kInt64);
@@ -53,7 +46,7 @@ VAETrainResult train_vae(models::AutoencoderKLImpl& vae, const data::Dataset& da
     opt.step();
     r.steps = step;
     r.last_loss = loss.item<double>();
-    r.seconds = seconds_since(start);
+    r.seconds = watch.seconds();
     if (on_step) on_step({step, r.last_loss, rec.item<double>(), kl.item<double>(), r.seconds});
     if (o.max_minutes > 0 && r.seconds > 60.0 * o.max_minutes) break;
   }

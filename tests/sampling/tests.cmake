@@ -5,4 +5,5 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   sampling/generate_test.cpp
   sampling/cost_test.cpp
   sampling/cli_test.cpp
+  sampling/vae_cli_test.cpp
 )

@@ -14,6 +14,8 @@ torch::Tensor decode_image(const std::string& bytes, const std::string& origin);
 
 // Writes a PNG atomically. `image`: uint8 [H, W, C] with C in {1, 3, 4}.
 void write_png(const std::string& path, const torch::Tensor& image);
+// The PNG file's bytes for `image` (uint8 [H, W, C], C in {1, 3, 4}).
+std::string encode_png(const torch::Tensor& image);
 
 // Model space to pixels, the published convention: x in [-1, 1] -> clamp(255 * (x + 1) / 2)
 // truncated to uint8. [B, C, H, W] float -> [B, H, W, C] uint8.

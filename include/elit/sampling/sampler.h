@@ -30,6 +30,10 @@ struct SamplerOptions {
   GuidanceOptions guidance;
   BudgetSchedule budget;  // default: full budget at every step
   NoiseFn noise;          // SDE only; unset = torch::randn_like (torch's global generator)
+  // When set, replaces `budget`: asked before every evaluation (step, t), so a caller can pick
+  // the budget of the remaining steps while sampling runs (the server's planner). The caller
+  // checks the budgets it returns against the model.
+  std::function<double(int64_t step, double t)> budget_at;
 };
 
 // Reported after every step, for progress bars, step-cost tables and tests.

@@ -1,4 +1,4 @@
-#include "sampling_cost.h"
+#include "elit/sampling/forward_costs.h"
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -8,7 +8,7 @@
 #include "elit/runtime/timing.h"
 #include "elit/sampling/cost.h"
 
-namespace elit::app {
+namespace elit::sampling {
 namespace {
 
 torch::TensorOptions model_options(models::DiffusionModel& model) {
@@ -22,9 +22,11 @@ void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
-ForwardCosts::ForwardCosts(const LoadedModel& model)
-    : m_(model),
-      source_(metrics::has_analytic_flops(model.file.config) ? "analytic" : "measured") {}
+ForwardCosts::ForwardCosts(models::DiffusionModel& model, nlohmann::json config)
+    : model_(model),
+      spec_(model.spec()),
+      config_(std::move(config)),
+      source_(metrics::has_analytic_flops(config_) ? "analytic" : "measured") {}
 
 int64_t ForwardCosts::flops(double budget) {
   auto it = flops_.find(budget);
@@ -33,7 +35,7 @@ int64_t ForwardCosts::flops(double budget) {
   if (source_ == "analytic") {
     metrics::ForwardFlopsOptions o;
     o.budget = budget;
-    f = metrics::analytic_forward_flops(m_.file.config, o).total();
+    f = metrics::analytic_forward_flops(config_, o).total();
   } else {
     f = measured_flops(budget);
   }
@@ -43,45 +45,41 @@ int64_t ForwardCosts::flops(double budget) {
 int64_t ForwardCosts::measured_flops(double budget) {
   auto it = measured_.find(budget);
   if (it != measured_.end()) return it->second;
-  const auto f =
-      metrics::measure_forward_flops(*m_.model, 1, sampling::model_budget(m_.spec, budget));
+  const auto f = metrics::measure_forward_flops(model_, 1, model_budget(spec_, budget));
   return measured_[budget] = f;
 }
 
 double ForwardCosts::forward_seconds(double budget, int64_t rows, int repeats) {
-  const auto options = model_options(*m_.model);
-  const auto x = torch::zeros({rows, m_.spec.in_channels, m_.spec.height, m_.spec.width}, options);
+  const auto options = model_options(model_);
+  const auto x = torch::zeros({rows, spec_.in_channels, spec_.height, spec_.width}, options);
   const auto t = torch::full({rows}, 0.5, options);
-  const auto cond =
-      m_.model->condition_for_labels(torch::zeros({rows}, options.dtype(torch::kInt64)));
-  const auto b = sampling::model_budget(m_.spec, budget);
+  const auto cond = model_.condition_for_labels(torch::zeros({rows}, options.dtype(torch::kInt64)));
+  const auto b = model_budget(spec_, budget);
   torch::NoGradGuard no_grad;
   return median_seconds(
       [&] {
-        m_.model->forward(x, t, cond, b);
+        model_.forward(x, t, cond, b);
         synchronize(options.device());
       },
       /*warmup=*/1, repeats);
 }
 
-double ForwardCosts::step_seconds(const sampling::GuidanceOptions& guidance, double budget,
-                                  int repeats) {
-  const auto options = model_options(*m_.model);
-  const auto x = torch::zeros({1, m_.spec.in_channels, m_.spec.height, m_.spec.width},
+double ForwardCosts::step_seconds(const GuidanceOptions& guidance, double budget, int repeats) {
+  const auto options = model_options(model_);
+  const auto x = torch::zeros({1, spec_.in_channels, spec_.height, spec_.width},
                               options.dtype(torch::kFloat64));
-  const auto cond = m_.model->condition_for_labels(torch::zeros({1}, options.dtype(torch::kInt64)));
-  const auto null_cond = guidance.scale > 1 && !guidance.autoguidance
-                             ? m_.model->null_condition(cond)
-                             : models::Condition();
+  const auto cond = model_.condition_for_labels(torch::zeros({1}, options.dtype(torch::kInt64)));
+  const auto null_cond = guidance.scale > 1 && !guidance.autoguidance ? model_.null_condition(cond)
+                                                                      : models::Condition();
   const double t = std::clamp(0.5, guidance.low, guidance.high);  // inside the interval
   torch::NoGradGuard no_grad;
   return median_seconds(
       [&] {
-        sampling::guided_velocity(*m_.model, x, t, cond, null_cond, budget, guidance,
-                                  options.dtype().toScalarType());
+        guided_velocity(model_, x, t, cond, null_cond, budget, guidance,
+                        options.dtype().toScalarType());
         synchronize(options.device());
       },
       /*warmup=*/1, repeats);
 }
 
-}  // namespace elit::app
+}  // namespace elit::sampling

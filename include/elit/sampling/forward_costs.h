@@ -1,0 +1,40 @@
+// What one model forward costs on this machine: FLOPs per batch row (analytic for backbones with
+// a formula, measured otherwise) and measured wall time. Shared by `elit budgets`, `elit guidance`
+// and the server's calibration.
+#pragma once
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "elit/sampling/guidance.h"
+
+namespace elit::sampling {
+
+class ForwardCosts {
+ public:
+  // `config`: the model's configuration JSON (decides whether an analytic count exists).
+  ForwardCosts(models::DiffusionModel& model, nlohmann::json config);
+  // FLOPs of one forward of one sample at a budget (published counting convention; cached).
+  int64_t flops(double budget);
+  // The same measured over this library's forward (RecordFunction counter; cached).
+  int64_t measured_flops(double budget);
+  // "analytic" or "measured": where flops() comes from.
+  const std::string& source() const { return source_; }
+  // Median seconds of one forward at batch `rows` (zeros input, t = 0.5).
+  double forward_seconds(double budget, int64_t rows, int repeats);
+  // Median seconds of one guided sampler evaluation at batch 1 (CFG: one 2-row forward;
+  // CCFG/autoguidance: two forwards).
+  double step_seconds(const GuidanceOptions& guidance, double budget, int repeats);
+
+ private:
+  models::DiffusionModel& model_;
+  models::ModelSpec spec_;
+  nlohmann::json config_;
+  std::string source_;
+  std::map<double, int64_t> flops_, measured_;
+};
+
+// Waits for queued device work (CUDA), so that wall-clock timings are complete.
+void synchronize(const torch::Device& device);
+
+}  // namespace elit::sampling

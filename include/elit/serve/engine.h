@@ -1,0 +1,99 @@
+// The serving engine: an earliest-deadline-first queue and one worker that runs batches of
+// compatible requests through the library's samplers, with the budget of every step chosen by
+// the policy (elastic: the planner, from the measured cost table; fixed: one budget).
+//
+// A request's image i starts from the noise of sample_seed(seed, i), exactly as `elit sample`
+// draws it, so a request served alone gives `elit sample`'s images for the same seed, steps and
+// budget.
+#pragma once
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "elit/serve/job.h"
+#include "elit/serve/metrics.h"
+
+namespace elit::serve {
+
+enum class Policy { elastic, fixed };
+Policy parse_policy(const std::string& name);  // elastic|fixed
+
+struct EngineOptions {
+  Policy policy = Policy::elastic;
+  double default_budget = 1.0;              // fixed policy, and requests without a deadline
+  int64_t max_batch = 8;                    // images per forward
+  int64_t max_queue = 256;                  // requests waiting; more are refused with 503
+  std::map<double, int64_t> flops_per_row;  // model FLOPs of one forward row at each budget
+  bool follow_measured_speed = true;        // false: plan from the table as given (time_scale 1)
+  // Samples [N, C, H, W] in model space -> images [N, C', H', W'] in [-1, 1]: a latent model's
+  // decoder (run by the worker, so compute_ms includes it). Unset: the samples are the images.
+  std::function<torch::Tensor(const torch::Tensor&)> to_pixels;
+};
+
+// The answer to a submission: a job to wait for, or why it was refused (503).
+struct Admission {
+  std::shared_ptr<Job> job;
+  std::string rejection;
+  double retry_after_s = 1;
+};
+
+class Engine {
+ public:
+  Engine(models::DiffusionModel& model, CostTable table, EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  Admission submit(const GenerateRequest& request);
+  // Blocks until the job is done or failed, or `timeout` passes; true when it finished.
+  bool wait(const Job& job, std::chrono::milliseconds timeout);
+  // The client went away: a queued job leaves the queue; a running one finishes with its batch.
+  void abandon(const std::shared_ptr<Job>& job);
+  // {"state", "step", "steps", "budget", "queue_position"} of the latest job with this id.
+  std::optional<nlohmann::json> progress(const std::string& id) const;
+  // Accepts nothing new, finishes the queue and the running batch, then stops the worker.
+  void shutdown();
+
+  const CostTable& table() const { return table_; }
+  // Measured step time / the table's prediction, smoothed over recent steps: how much slower
+  // (> 1) or faster this machine runs now than at calibration (load from other processes, the
+  // HTTP threads). The planner and admission multiply the table by it.
+  double time_scale() const;
+  const EngineOptions& options() const { return options_; }
+  Metrics& metrics() { return metrics_; }
+  std::string render_metrics() const;
+
+ private:
+  void worker();
+  std::vector<std::shared_ptr<Job>> take_batch_locked();
+  std::vector<PlanBatch> plan_order_locked(Clock::time_point now) const;
+  double choose_budget(const std::vector<std::shared_ptr<Job>>& batch);
+  void run_batch(const std::vector<std::shared_ptr<Job>>& batch);
+  void finish_batch(const std::vector<std::shared_ptr<Job>>& batch, const torch::Tensor& images,
+                    const std::string& error);
+  void remember_id_locked(const std::shared_ptr<Job>& job);
+
+  models::DiffusionModel& model_;
+  models::ModelSpec spec_;
+  CostTable table_;
+  double time_scale_ = 1.0;  // guarded by mu_
+  CostTable planning_table_locked() const { return table_.scaled(time_scale_); }
+  void observe_step_locked(double measured_ms, double predicted_ms);
+  EngineOptions options_;
+  Metrics metrics_;
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::vector<std::shared_ptr<Job>> queue_;    // EDF order
+  std::vector<std::shared_ptr<Job>> running_;  // the batch being sampled
+  int64_t running_evaluations_left_ = 0;
+  uint64_t next_number_ = 0;
+  bool stopping_ = false;
+  std::map<std::string, std::pair<std::shared_ptr<Job>, uint64_t>> by_id_;  // id -> job, number
+  std::deque<std::pair<std::string, uint64_t>> id_order_;
+  std::thread thread_;
+};
+
+}  // namespace elit::serve
