@@ -22,6 +22,16 @@ namespace {
 // More values than any config has: a bound on what a file can make us build.
 constexpr size_t kMaxYamlValues = 1'000'000;
 
+// JSON strings must be UTF-8 (printing one that is not throws); YAML scalars may be any bytes.
+bool valid_utf8(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
 // Builds JSON straight from yaml-cpp's parse events, so that no YAML node graph is ever built:
 // aliases (self-referencing anchors, "billion laughs") and merge keys are refused by name,
 // duplicate keys are errors, and every error names the file, line and key.
@@ -71,6 +81,7 @@ class JsonFromYaml : public YAML::EventHandler {
   }
 
   void scalar(const YAML::Mark& m, const std::string& tag, const std::string& text) {
+    check(valid_utf8(text), where(m), ": text that is not valid UTF-8");
     if (!at_key()) return add(m, scalar_to_json(m, tag, text));
     Frame& f = stack_.back();
     check(!(text == "<<" && tag == "?"), where(m), ": YAML merge keys (<<) are not supported");

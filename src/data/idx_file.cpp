@@ -26,6 +26,9 @@ torch::Tensor parse_idx(std::string bytes, const std::string& origin) {
   for (int d = 0; d < dims; ++d) {
     int64_t n = 0;
     for (int b = 0; b < 4; ++b) n = (n << 8) | static_cast<uint8_t>(bytes[4 + 4 * d + b]);
+    // A zero dimension would let the others be anything (the count is 0) and overflow the
+    // strides libtorch computes from them.
+    check(n >= 1, "'", origin, "': IDX dimension ", d, " is 0");
     shape.push_back(n);
   }
   const uint64_t count = checked_numel(shape, "IDX file '" + origin + "' shape");

@@ -16,12 +16,33 @@
 
 namespace elit::io {
 namespace {
-constexpr uint64_t kMaxImageBytes = uint64_t(1) << 30;  // decoded; a 16k x 16k RGBA image
+// Decoded bytes: an 8k x 8k RGBA image. stb's own buffers can be a few times this (16-bit PNGs,
+// progressive JPEG coefficients), so the bound keeps a hostile header well under 2 GB.
+constexpr uint64_t kMaxImageBytes = uint64_t(1) << 28;
+// stb grows its PNG data buffer by each chunk's declared length before reading the chunk, so a
+// small file can make it allocate gigabytes: every chunk must fit in the file first.
+void check_png_chunks(const std::string& bytes, const std::string& origin) {
+  static const std::string kSignature("\x89PNG\r\n\x1a\n", 8);
+  if (bytes.compare(0, 8, kSignature) != 0) return;  // not a PNG
+  uint64_t at = 8;
+  while (at + 8 <= bytes.size()) {
+    uint64_t length = 0;
+    for (int i = 0; i < 4; ++i) length = (length << 8) | static_cast<uint8_t>(bytes[at + i]);
+    const std::string type = bytes.substr(at + 4, 4);
+    check(at + 12 + length <= bytes.size(), "image '", origin, "': PNG chunk '", type,
+          "' declares ", length, " bytes, more than the ", bytes.size() - at,
+          " left in the file (truncated or corrupt)");
+    if (type == "IEND") return;
+    at += 12 + length;
+  }
+}
+
 }  // namespace
 
 torch::Tensor decode_image(const std::string& bytes, const std::string& origin) {
   check(bytes.size() <= static_cast<size_t>(std::numeric_limits<int>::max()), "image '", origin,
         "' is larger than 2 GB");
+  check_png_chunks(bytes, origin);
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;

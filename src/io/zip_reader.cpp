@@ -152,8 +152,17 @@ void ZipReader::check_declared_sizes(const Entry& en, const std::string& name) c
 std::string ZipReader::inflate_entry(const Entry& en, uint64_t data_offset,
                                      const std::string& ctx) const {
 #ifdef ELIT_HAVE_ZLIB
-  z_stream s{};
-  check(inflateInit2(&s, -MAX_WBITS) == Z_OK, ctx, ": cannot initialise inflate");
+  // Owns the inflate state, so that an error anywhere below (a short read throws) frees it.
+  struct Inflater {
+    z_stream s{};
+    bool ready = false;
+    ~Inflater() {
+      if (ready) inflateEnd(&s);
+    }
+  } z;
+  z_stream& s = z.s;
+  z.ready = inflateInit2(&s, -MAX_WBITS) == Z_OK;
+  check(z.ready, ctx, ": cannot initialise inflate");
   std::string out, in, buffer(kChunk, '\0');
   uint64_t consumed = 0;
   int rc = Z_OK;
@@ -171,7 +180,6 @@ std::string ZipReader::inflate_entry(const Entry& en, uint64_t data_offset,
     const bool stalled = rc == Z_BUF_ERROR;  // input used up before the end of the stream
     if ((rc != Z_OK && rc != Z_STREAM_END) || stalled || out.size() + produced > en.uncompressed) {
       const uint64_t total = s.total_out;
-      inflateEnd(&s);
       check(out.size() + produced <= en.uncompressed, ctx, ": inflates to more than its declared ",
             en.uncompressed, " bytes (stopped at ", total, "; corrupt or a deflate bomb)");
       fail(ctx, ": corrupt deflate data (", stalled ? "truncated" : "zlib error", " after ", total,
@@ -179,7 +187,6 @@ std::string ZipReader::inflate_entry(const Entry& en, uint64_t data_offset,
     }
     out.append(buffer.data(), produced);
   }
-  inflateEnd(&s);
   check(out.size() == en.uncompressed, ctx, ": inflates to ", out.size(), " bytes, but declares ",
         en.uncompressed);
   return out;

@@ -13,6 +13,11 @@ const std::vector<Backbone>& backbones() {
 const Backbone& backbone_for(const nlohmann::json& config) {
   check(config.is_object(), "model config must be an object, got ", config.dump());
   const auto& all = backbones();
+  // Types first: the lookups below would otherwise throw nlohmann's own exceptions.
+  for (const char* key : {"family", "model"}) {
+    check(!config.contains(key) || config[key].is_string(), "model config key '", key,
+          "' must be a string, got ", config[key].type_name());
+  }
   if (config.contains("family")) {
     const auto family = config["family"].get<std::string>();
     for (const auto& b : all) {

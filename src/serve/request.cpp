@@ -102,7 +102,7 @@ GenerateRequest parse_generate_request(const std::string& body, const RequestLim
   json j;
   try {
     j = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax, and numbers beyond double's range
     bad("malformed JSON: ", e.what());
   }
   if (!j.is_object()) bad("the body must be a JSON object, got ", j.type_name());

@@ -39,8 +39,8 @@ void expect_error(const testing::CliRun& r, const std::string& needle) {
 }
 
 TEST(HostileCli, UnknownCommandIsNamedEvenWithHelp) {
-  expect_error(run_elit("serve --help"), "unknown command 'serve'");
-  expect_error(run_elit("--threads 1 serve"), "unknown command 'serve'");
+  expect_error(run_elit("teleport --help"), "unknown command 'teleport'");
+  expect_error(run_elit("--threads 1 teleport"), "unknown command 'teleport'");
 }
 
 TEST(HostileCli, SampleCountsAreChecked) {

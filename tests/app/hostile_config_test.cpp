@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "config_file.h"
+#include "elit/models/registry.h"
 #include "support/error_of.h"
 
 namespace elit::app {
@@ -39,6 +40,21 @@ TEST(HostileYaml, MergeKeysAndDuplicateKeysAreRefused) {
   const auto msg = yaml_error("model: SiT-S/2\nbatch_size: 8\nbatch_size: 16\n");
   EXPECT_NE(msg.find("'batch_size' appears twice"), std::string::npos) << msg;
   EXPECT_NE(msg.find("line 3"), std::string::npos) << msg;
+}
+
+TEST(HostileYaml, TextThatIsNotUtf8IsRefusedWithItsLine) {
+  // Found by fuzz_config: such a value reached an error message, whose JSON printing threw.
+  const auto msg = yaml_error("model: SiT-S/2\nfamily: \"\xff\xfe\"\n");
+  EXPECT_NE(msg.find("line 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not valid UTF-8"), std::string::npos) << msg;
+}
+
+TEST(HostileYaml, ANameThatIsNotTextIsAClearError) {
+  // Found by fuzz_config: `model: null` reached nlohmann's value(), whose type_error escaped.
+  for (const auto& config : {nlohmann::json{{"model", nullptr}}, nlohmann::json{{"family", 3}}}) {
+    const auto msg = error_of([&] { models::resolve_model_config(config); });
+    EXPECT_NE(msg.find("must be a string"), std::string::npos) << msg;
+  }
 }
 
 TEST(HostileYaml, NumbersOutOfRangeNameTheKeyAndValue) {

@@ -18,6 +18,7 @@
 #include "elit/runtime/atomic_file.h"
 #include "elit/runtime/gzip.h"
 #include "elit/runtime/strict_json.h"
+#include "elit/serve/request.h"
 #include "elit/text/tokenizer.h"
 #include "support/hostile_bytes.h"
 #include "support/reference.h"
@@ -117,6 +118,15 @@ void parse_seed(const std::string& target, const std::string& bytes, const std::
   if (target == "idx") data::parse_idx(bytes, path);
   if (target == "gzip") gunzip(bytes, path);
   if (target == "image") decode_image(bytes, path);
+  if (target == "request") {  // the server's request bodies, checked as fuzz/request_fuzz.cpp does
+    serve::RequestLimits limits;
+    limits.spec.elit = true;
+    limits.spec.num_classes = 10;
+    limits.spec.tokens_per_group = 4;
+    for (int i = 0; i < 10; ++i) limits.class_names.push_back("class" + std::to_string(i));
+    limits.check_prompt = [](const std::string&) {};
+    serve::parse_generate_request(bytes, limits);
+  }
   if (target == "config") {
     const bool yaml = path.size() > 5 && path.substr(path.size() - 5) == ".yaml";
     yaml ? app::yaml_to_json(bytes, path) : parse_json_strictly(bytes, path);

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "elit/data/fashion_mnist.h"
+#include "elit/io/image.h"
 #include "elit/io/npz.h"
 #include "elit/io/pickle.h"
 #include "elit/io/safetensors.h"
@@ -174,6 +175,25 @@ TEST(HostileIdx, OverflowingDimensionsAreNamed) {
   const auto msg = error_of([&] { data::read_idx(path); });
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
   EXPECT_NE(msg.find("overflows"), std::string::npos) << msg;
+}
+
+TEST(HostileIdx, AZeroDimensionBesideHugeOnesIsRefused) {
+  // Found by fuzz_idx: the count is 0, so the data size matched, and libtorch's strides for the
+  // other dimensions overflowed into a crash.
+  std::string idx("\x00\x00\x08\x03\x00\x00\x00\x00\xff\xff\x05\xaa\xa7\xff\xff\x05", 16);
+  const auto path = write("zero-dim-idx3-ubyte", idx);
+  const auto msg = error_of([&] { data::read_idx(path); });
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("dimension 0 is 0"), std::string::npos) << msg;
+}
+
+TEST(HostileImage, APngChunkLongerThanTheFileIsRefusedBeforeDecoding) {
+  // Found by fuzz_image: an IDAT chunk declaring ~1 GB in a 60-byte file made stb allocate 2 GB.
+  std::string png("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x03\x00\x00\x00\x04"
+                  "\x08\x02\x00\x00\x00\xc4\x4f\x12\x50\x3f\xff\xff\xffIDATx\x01", 43);
+  const auto msg = error_of([&] { decode_image(png, "bomb.png"); });
+  EXPECT_NE(msg.find("bomb.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("PNG chunk 'IDAT'"), std::string::npos) << msg;
 }
 
 TEST(HostileGzip, StopsAtTheBound) {

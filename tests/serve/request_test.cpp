@@ -71,6 +71,7 @@ TEST(GenerateRequest, APromptIsCheckedByTheModelsTextPath) {
 TEST(GenerateRequest, EveryBadInputIsAClearBadRequest) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"({"class": 1,)", "malformed JSON"},
+      {R"({"class": 1, "steps": 777e735777777735735555})", "malformed JSON"},  // fuzz_request
       {"", "malformed JSON"},
       {R"([1, 2])", "JSON object"},
       {R"({"class": 1, "colour": "red"})", "unknown field 'colour'"},

@@ -7,7 +7,7 @@
 namespace elit::io {
 
 // Reads PNG/JPEG/BMP/... ; throws elit::Error naming the path when it cannot be decoded or
-// declares more than 1 GB of pixels.
+// declares more than 256 MB of pixels (an 8k x 8k RGBA image).
 torch::Tensor read_image(const std::string& path);
 // The same from the file's bytes; `origin` names it in errors.
 torch::Tensor decode_image(const std::string& bytes, const std::string& origin);
