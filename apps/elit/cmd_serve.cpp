@@ -91,8 +91,8 @@ serve::CostTable calibrate(const ServeOptions& o, LoadedModel& m, sampling::Forw
   c.cache_dir = o.calibration_cache;
   c.max_rows = 2 * o.max_batch;  // classifier-free guidance doubles the rows
   c.repeats = o.calibration_repeats;
-  const auto cells =
-      static_cast<int64_t>(budgets.size() * serve::calibration_rows(c.max_rows).size());
+  const auto cells = static_cast<int64_t>((budgets.size() + (c.decode ? 1 : 0)) *
+                                          serve::calibration_rows(c.max_rows).size());
   Progress bar("calibrate", cells, "cell");
   bool cached = false;
   auto table = serve::calibrate(costs, *m.model, m.file.config, budgets, c, &cached,
@@ -142,7 +142,10 @@ void run(const ServeOptions& o) {
   limits.spec = m.spec;
   for (int64_t c = 0; c < m.spec.num_classes; ++c) limits.class_names.push_back(m.class_name(c));
   if (m.spec.text_conditioned) {
-    limits.check_prompt = [&m](const std::string& prompt) { m.model->condition_for_prompts({prompt}); };
+    // Tokenising only (no forward), so it is safe beside the worker.
+    limits.check_prompt = [&m](const std::string& prompt) {
+      m.model->condition_for_prompts({prompt});
+    };
   }
   limits.max_num = o.max_num;
   limits.max_steps = o.max_steps;

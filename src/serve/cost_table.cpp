@@ -46,7 +46,9 @@ double CostTable::decode_batch_ms(int64_t images) const {
 }
 
 nlohmann::json CostTable::to_json() const {
-  return {{"budgets", budgets}, {"batch_rows", batch_rows}, {"forward_ms", ms},
+  return {{"budgets", budgets},
+          {"batch_rows", batch_rows},
+          {"forward_ms", ms},
           {"decode_ms", decode_ms}};
 }
 
@@ -66,8 +68,9 @@ CostTable CostTable::from_json(const nlohmann::json& j) {
     check(row.size() == t.batch_rows.size(), "cost table: a forward_ms row has ", row.size(),
           " entries for ", t.batch_rows.size(), " batch sizes");
   }
-  check(t.decode_ms.empty() || t.decode_ms.size() == t.batch_rows.size(), "cost table: decode_ms has ",
-        t.decode_ms.size(), " entries for ", t.batch_rows.size(), " batch sizes");
+  check(t.decode_ms.empty() || t.decode_ms.size() == t.batch_rows.size(),
+        "cost table: decode_ms has ", t.decode_ms.size(), " entries for ", t.batch_rows.size(),
+        " batch sizes");
   check(std::is_sorted(t.budgets.begin(), t.budgets.end()) &&
             std::is_sorted(t.batch_rows.begin(), t.batch_rows.end()) && t.batch_rows[0] >= 1,
         "cost table: budgets and batch_rows must ascend");

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "elit/sampling/cost.h"
 #include "elit/runtime/timing.h"
+#include "elit/sampling/cost.h"
 #include "elit/sampling/seeds.h"
 
 namespace elit::serve {
@@ -257,7 +257,7 @@ void Engine::run_batch(const std::vector<std::shared_ptr<Job>>& batch) {
   }
   const auto x = torch::cat(noise).to(model_options.device());  // [N, C, H, W]
   const auto cond = (r.prompt.empty() ? model_.condition_for_labels(torch::cat(labels))
-                                       : model_.condition_for_prompts(prompts))
+                                      : model_.condition_for_prompts(prompts))
                         .to(model_options.device());
   sampling::SamplerOptions options;
   options.guidance.scale = r.cfg_scale;

@@ -82,8 +82,7 @@ void widen_listen_backlog(int port) {
     if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
     sockaddr_storage local{};
     socklen_t n = sizeof local;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &n) == 0 &&
-        port_of(local) == port) {
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &n) == 0 && port_of(local) == port) {
       ::listen(fd, SOMAXCONN);
     }
   }
@@ -164,18 +163,18 @@ struct HttpServer::Impl {
     const auto& r = job.request;
     auto body = condition(job.request);
     body.update(json{{"images", images},
-               {"format", "png"},
-               {"budget", budget},
-               {"flops", result.flops},
-               {"queue_ms", result.queue_ms},
-               {"compute_ms", result.compute_ms},
-               {"latency_ms", result.latency_ms},
-               {"deadline_ms", r.deadline_ms ? json(*r.deadline_ms) : json(nullptr)},
-               {"deadline_met", result.deadline_met},
-               {"seed", r.seed},
-               {"num", r.num},
-               {"steps", r.steps},
-               {"sampler", sampling::sampler_name(r.sampler)}});
+                     {"format", "png"},
+                     {"budget", budget},
+                     {"flops", result.flops},
+                     {"queue_ms", result.queue_ms},
+                     {"compute_ms", result.compute_ms},
+                     {"latency_ms", result.latency_ms},
+                     {"deadline_ms", r.deadline_ms ? json(*r.deadline_ms) : json(nullptr)},
+                     {"deadline_met", result.deadline_met},
+                     {"seed", r.seed},
+                     {"num", r.num},
+                     {"steps", r.steps},
+                     {"sampler", sampling::sampler_name(r.sampler)}});
     send_json(res, 200, body);
   }
 
@@ -245,8 +244,8 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(Engine& engine, RequestLimits limits, nlohmann::json model_info,
                        HttpOptions options)
-    : impl_(
-          new Impl{engine, std::move(limits), std::move(model_info), std::move(options), {}, {}, {}}) {
+    : impl_(new Impl{
+          engine, std::move(limits), std::move(model_info), std::move(options), {}, {}, {}}) {
   const int threads = impl_->options.threads > 0
                           ? impl_->options.threads
                           : static_cast<int>(engine.options().max_queue) + 16;

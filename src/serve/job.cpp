@@ -25,8 +25,9 @@ int64_t Job::evaluations() const {
 bool same_batch(const Job& a, const Job& b) {
   const auto& x = a.request;
   const auto& y = b.request;
-  return x.prompt.empty() == y.prompt.empty() && x.sampler == y.sampler && x.steps == y.steps && x.cfg_scale == y.cfg_scale &&
-         x.uncond_budget == y.uncond_budget && a.fixed_budget == b.fixed_budget;
+  return x.prompt.empty() == y.prompt.empty() && x.sampler == y.sampler && x.steps == y.steps &&
+         x.cfg_scale == y.cfg_scale && x.uncond_budget == y.uncond_budget &&
+         a.fixed_budget == b.fixed_budget;
 }
 
 std::vector<std::vector<size_t>> group_batches(const std::vector<std::shared_ptr<Job>>& queue,

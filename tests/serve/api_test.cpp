@@ -40,8 +40,9 @@ TEST(ServeApi, ATextModelAnswersPromptsAndItsCaptionsAsClasses) {
   auto c = server.client();
   const auto model = json::parse(c.Get("/v1/model")->body);
   EXPECT_TRUE(model["prompts"].get<bool>());
-  const auto by_prompt = c.Post("/v1/generate", R"({"prompt": "A photo of a BAG", "seed": 4, "steps": 3})",
-                                "application/json");
+  const auto by_prompt =
+      c.Post("/v1/generate", R"({"prompt": "A photo of a BAG", "seed": 4, "steps": 3})",
+             "application/json");
   ASSERT_TRUE(by_prompt);
   ASSERT_EQ(by_prompt->status, 200) << by_prompt->body;
   const auto p = json::parse(by_prompt->body);
@@ -53,12 +54,14 @@ TEST(ServeApi, ATextModelAnswersPromptsAndItsCaptionsAsClasses) {
   EXPECT_EQ(by_class["class_name"], "a photo of a bag");
   EXPECT_EQ(p["images"][0], by_class["images"][0]);
   // A word the model never saw is the client's mistake, named in a 400.
-  const auto unknown = c.Post("/v1/generate", R"({"prompt": "a photo of a cat"})", "application/json");
+  const auto unknown =
+      c.Post("/v1/generate", R"({"prompt": "a photo of a cat"})", "application/json");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 400);
   EXPECT_NE(unknown->body.find("'cat' is not in the model's vocabulary"), std::string::npos)
       << unknown->body;
-  const auto both = c.Post("/v1/generate", R"({"prompt": "a bag", "class": 1})", "application/json");
+  const auto both =
+      c.Post("/v1/generate", R"({"prompt": "a bag", "class": 1})", "application/json");
   EXPECT_EQ(both->status, 400);
   EXPECT_NE(both->body.find("either 'class'"), std::string::npos) << both->body;
 }

@@ -7,9 +7,9 @@
 #include "elit/models/budget.h"
 #include "elit/models/mmdit.h"
 #include "elit/models/sit.h"
-#include "models/tiny_backbones.h"
 #include "elit/serve/calibration.h"
 #include "elit/serve/encoding.h"
+#include "models/tiny_backbones.h"
 #include "support/reference.h"
 #include "support/tiny_sit.h"
 
@@ -79,9 +79,10 @@ TinyServer::TinyServer(TinyServerOptions o) {
   serve::HttpOptions h;
   h.port = 0;
   h.api_key = o.api_key;
-  http_ = std::make_unique<serve::HttpServer>(*engine_, limits,
-                                              nlohmann::json{{"model", spec.name},
-                                              {"image", {spec.in_channels, spec.height, spec.width}}}, h);
+  http_ = std::make_unique<serve::HttpServer>(
+      *engine_, limits,
+      nlohmann::json{{"model", spec.name}, {"image", {spec.in_channels, spec.height, spec.width}}},
+      h);
   port_ = http_->bind();
   thread_ = std::thread([this] { http_->serve(); });
 }

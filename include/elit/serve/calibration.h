@@ -27,7 +27,8 @@ nlohmann::json calibration_key(models::DiffusionModel& model, const nlohmann::js
                                const CalibrationOptions& options);
 
 // Measures (or loads from the cache) the forward time of every budget at batch sizes 1, 2, 4,
-// ... up to max_rows, and the decoder's time at those sizes when there is one. `on_cell(done, total)` reports progress while measuring.
+// ... up to max_rows, and the decoder's time at those sizes when there is one. `on_cell(done,
+// total)` reports progress while measuring.
 CostTable calibrate(sampling::ForwardCosts& costs, models::DiffusionModel& model,
                     const nlohmann::json& config, const std::vector<double>& budgets,
                     const CalibrationOptions& options, bool* from_cache = nullptr,
