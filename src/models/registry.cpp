@@ -15,8 +15,9 @@ const Backbone& backbone_for(const nlohmann::json& config) {
   const auto& all = backbones();
   // Types first: the lookups below would otherwise throw nlohmann's own exceptions.
   for (const char* key : {"family", "model"}) {
-    check(!config.contains(key) || config[key].is_string(), "model config key '", key,
-          "' must be a string, got ", config[key].type_name());
+    const auto it = config.find(key);
+    check(it == config.end() || it->is_string(), "model config key '", key,
+          "' must be a string, got ", it == config.end() ? "" : it->type_name());
   }
   if (config.contains("family")) {
     const auto family = config["family"].get<std::string>();

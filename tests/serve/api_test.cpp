@@ -129,6 +129,7 @@ TEST(ServeApi, BadInputIsA400WithOneJsonMessage) {
   auto c = server.client();
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"{not json", "malformed JSON"},
+      {"{\"class\": 1, \xff\xfe}", "malformed JSON"},  // the message quotes bytes not UTF-8
       {R"({"class": 1, "extra": 2})", "unknown field 'extra'"},
       {R"({"class": "1"})", "unknown class '1'"},
       {R"({"class": 1, "steps": "4"})", "'steps' must be an integer"},
@@ -147,7 +148,7 @@ TEST(ServeApi, BadInputIsA400WithOneJsonMessage) {
   // The server still serves after all that.
   EXPECT_EQ(c.Post("/v1/generate", testing::generate_body(1, 1, 2), "application/json")->status,
             200);
-  EXPECT_NE(c.Get("/metrics")->body.find("elit_requests_bad_total 8"), std::string::npos);
+  EXPECT_NE(c.Get("/metrics")->body.find("elit_requests_bad_total 9"), std::string::npos);
 }
 
 TEST(ServeApi, ApiKeyIsRequiredWhenSet) {
