@@ -38,8 +38,7 @@ elit::models::AutoencoderKL make_vae(const std::string& path, torch::Dtype dtype
 torch::Tensor latents(const elit::models::AutoencoderKL& vae, int64_t size) {
   const auto& c = vae->config();
   const int64_t side = size / c.downsample_factor();
-  return torch::randn({1, c.embed_dim, side, side},
-                      torch::TensorOptions().dtype(torch::kFloat32));
+  return torch::randn({1, c.embed_dim, side, side}, torch::TensorOptions().dtype(torch::kFloat32));
 }
 
 int error_mode(const std::string& path, int64_t size, int64_t tile) {

@@ -93,8 +93,8 @@ CostTable calibrate(sampling::ForwardCosts& costs, models::DiffusionModel& model
   CostTable table;
   table.budgets = budgets;
   table.batch_rows = calibration_rows(options.max_rows);
-  const auto cells = static_cast<int64_t>((budgets.size() + (options.decode ? 1 : 0)) *
-                                          table.batch_rows.size());
+  const auto cells =
+      static_cast<int64_t>((budgets.size() + (options.decode ? 1 : 0)) * table.batch_rows.size());
   int64_t done = 0;
   for (double b : budgets) {
     std::vector<double> row;
@@ -107,8 +107,8 @@ CostTable calibrate(sampling::ForwardCosts& costs, models::DiffusionModel& model
   if (options.decode) {
     torch::NoGradGuard no_grad;
     for (int64_t r : table.batch_rows) {
-      table.decode_ms.push_back(1e3 * median_seconds([&] { options.decode(r); }, /*warmup=*/1,
-                                                     options.repeats));
+      table.decode_ms.push_back(
+          1e3 * median_seconds([&] { options.decode(r); }, /*warmup=*/1, options.repeats));
       if (on_cell) on_cell(++done, cells);
     }
   }

@@ -189,8 +189,10 @@ TEST(HostileIdx, AZeroDimensionBesideHugeOnesIsRefused) {
 
 TEST(HostileImage, APngChunkLongerThanTheFileIsRefusedBeforeDecoding) {
   // Found by fuzz_image: an IDAT chunk declaring ~1 GB in a 60-byte file made stb allocate 2 GB.
-  std::string png("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x03\x00\x00\x00\x04"
-                  "\x08\x02\x00\x00\x00\xc4\x4f\x12\x50\x3f\xff\xff\xffIDATx\x01", 43);
+  std::string png(
+      "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x03\x00\x00\x00\x04"
+      "\x08\x02\x00\x00\x00\xc4\x4f\x12\x50\x3f\xff\xff\xffIDATx\x01",
+      43);
   const auto msg = error_of([&] { decode_image(png, "bomb.png"); });
   EXPECT_NE(msg.find("bomb.png"), std::string::npos) << msg;
   EXPECT_NE(msg.find("PNG chunk 'IDAT'"), std::string::npos) << msg;

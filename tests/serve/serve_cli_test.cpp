@@ -73,8 +73,8 @@ TEST(ServeCli, ALatentModelWithItsVaeAnswersRgbAndSigtermFinishesInFlight) {
   ASSERT_GT(port, 0) << slurp(p.log);
   httplib::Client c("127.0.0.1", port);
   c.set_read_timeout(120, 0);
-  const auto png = c.Post("/v1/generate", {{"Accept", "image/png"}},
-                          R"({"class": 1, "seed": 2})", "application/json");
+  const auto png = c.Post("/v1/generate", {{"Accept", "image/png"}}, R"({"class": 1, "seed": 2})",
+                          "application/json");
   ASSERT_TRUE(png);
   ASSERT_EQ(png->status, 200) << png->body;
   // 8x8x1 latents decoded by the f = 2 VAE: a 16x16 RGB image.
@@ -87,8 +87,8 @@ TEST(ServeCli, ALatentModelWithItsVaeAnswersRgbAndSigtermFinishesInFlight) {
   auto in_flight = std::async(std::launch::async, [port] {
     httplib::Client slow("127.0.0.1", port);
     slow.set_read_timeout(300, 0);
-    const auto r = slow.Post("/v1/generate", R"({"class": 2, "steps": 60, "num": 8})",
-                             "application/json");
+    const auto r =
+        slow.Post("/v1/generate", R"({"class": 2, "steps": 60, "num": 8})", "application/json");
     return r ? r->status : -1;
   });
   for (int i = 0; i < 2000; ++i) {
