@@ -138,15 +138,8 @@ void run(const ServeOptions& o) {
     };
   }
   serve::Engine engine(*m.model, calibrate(o, m, costs, budgets), e);
-  serve::RequestLimits limits;
-  limits.spec = m.spec;
+  auto limits = serve::limits_for_model(*m.model);
   for (int64_t c = 0; c < m.spec.num_classes; ++c) limits.class_names.push_back(m.class_name(c));
-  if (m.spec.text_conditioned) {
-    // Tokenising only (no forward), so it is safe beside the worker.
-    limits.check_prompt = [&m](const std::string& prompt) {
-      m.model->condition_for_prompts({prompt});
-    };
-  }
   limits.max_num = o.max_num;
   limits.max_steps = o.max_steps;
   limits.default_steps = o.steps;

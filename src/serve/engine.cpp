@@ -291,17 +291,17 @@ void Engine::run_batch(const std::vector<std::shared_ptr<Job>>& batch) {
     return it == options_.flops_per_row.end() ? int64_t{0} : it->second;
   };
   const bool heun = r.sampler == sampling::SamplerKind::heun;
-  int64_t images_in_batch = 0;
-  for (const auto& j : batch) images_in_batch += j->request.num;
-  const bool cfg = batch.front()->cfg();
-  const auto guide = r.cfg_scale > 1.0 ? r.uncond_budget : std::nullopt;
+  std::vector<const Job*> jobs;
+  for (const auto& j : batch) jobs.push_back(j.get());
+  const PlanBatch shape = plan_batch(jobs, /*evaluations=*/1, Clock::now());  // images, guidance
   Stopwatch step_watch;  // the time of each step, to keep the planner's table honest
   const auto on_step = [&](const sampling::StepInfo& s) {
     const bool second = heun && s.step < s.steps - 1;
     const double measured_ms = 1e3 * step_watch.seconds();
     step_watch.restart();
     const double predicted_ms =
-        (second ? 2 : 1) * table_.evaluation_ms(s.budget, images_in_batch, cfg, guide);
+        (second ? 2 : 1) *
+        table_.evaluation_ms(s.budget, shape.images, shape.cfg, shape.guide_budget);
     int64_t per_image = sampling::evaluation_flops(options.guidance, s.t, s.budget, flops_of);
     if (second)
       per_image += sampling::evaluation_flops(options.guidance, s.t_next, s.budget, flops_of);

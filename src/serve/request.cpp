@@ -91,6 +91,17 @@ void check_known_fields(const json& j) {
 
 }  // namespace
 
+RequestLimits limits_for_model(const models::DiffusionModel& model) {
+  RequestLimits limits;
+  limits.spec = model.spec();
+  if (limits.spec.text_conditioned) {
+    limits.check_prompt = [&model](const std::string& prompt) {
+      model.condition_for_prompts({prompt});
+    };
+  }
+  return limits;
+}
+
 const std::vector<std::string>& request_fields() {
   static const std::vector<std::string> fields{
       "class",     "prompt",        "num",    "seed",        "steps", "sampler",

@@ -66,14 +66,9 @@ TinyServer::TinyServer(TinyServerOptions o) {
   c.repeats = 1;
   auto table = o.table ? *o.table : serve::calibrate(costs, *model_, file.config, budgets, c);
   engine_ = std::make_unique<serve::Engine>(*model_, table, e);
-  serve::RequestLimits limits;
-  limits.spec = spec;
-  if (o.text_model) {
-    limits.class_names = tiny_text_mmdit_config().captions;
-    limits.check_prompt = [this](const std::string& p) { model_->condition_for_prompts({p}); };
-  } else {
-    limits.class_names = data::fashion_mnist_classes();
-  }
+  auto limits = serve::limits_for_model(*model_);
+  limits.class_names =
+      o.text_model ? tiny_text_mmdit_config().captions : data::fashion_mnist_classes();
   limits.max_steps = 50;
   limits.default_steps = 4;
   serve::HttpOptions h;

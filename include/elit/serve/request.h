@@ -46,6 +46,11 @@ struct GenerateRequest {
   std::string id;  // client-chosen, for GET /v1/progress?id=
 };
 
+// The limits for serving `model`: its spec, and for a text-conditioned model the prompt check
+// (its tokenizer; no forward, so it is safe beside the engine's worker). The caller sets the
+// class names and the caps.
+RequestLimits limits_for_model(const models::DiffusionModel& model);
+
 // The fields a request may carry, for the API description.
 const std::vector<std::string>& request_fields();
 
