@@ -5,6 +5,7 @@
 #   ELIT_BUILD_TARGETS="elit_cli" scripts/setup.sh    builds only those targets (the main job
 #                                                      builds the command-line tool alone)
 # ELIT_WITH_TEST_DEPS=1 (scripts/test.sh sets it) also installs what only the tests need.
+# ELIT_WITH_PUBLISHED_BENCH=1 also installs Debian's python3-torch for bench/published/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,12 @@ packages=(
 )
 if [ "${ELIT_WITH_TEST_DEPS:-0}" = 1 ]; then
   packages+=(chromium)  # headless browser for the web page test (ctest -L browser)
+fi
+if [ "${ELIT_WITH_PUBLISHED_BENCH:-0}" = 1 ]; then
+  # Debian's torch 1.13 for /usr/bin/python3 (the libtorch elit links), to run the published
+  # ELIT code beside elit (bench/published/, scripts/compare_published.sh); torchvision for the
+  # timm and loss.py it imports.
+  packages+=(python3-torch python3-numpy python3-torchvision)
 fi
 
 missing=()

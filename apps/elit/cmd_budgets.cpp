@@ -27,6 +27,10 @@ struct Row {
   double budget = 1;
   int64_t keep = 1, flops = 0, measured_flops = 0, flops_per_image = 0;
   double forward_s = 0, image_s = 0;
+  double forward_spread = 0;  // interquartile range / median of the timed rounds
+  int timing_rounds = 0;
+  int64_t timing_batch = 1;
+  nlohmann::json teacache;  // what TeaCache skipped (null when off)
   nlohmann::json to_json(const std::string& source) const {
     return {{"budget", budget},
             {"latents_per_group", keep},
@@ -36,12 +40,18 @@ struct Row {
             {"flops_per_forward_measured", measured_flops},
             {"flops_per_image", flops_per_image},
             {"latency_per_forward_s", forward_s},
-            {"latency_per_image_s", image_s}};
+            {"latency_spread", forward_spread},
+            {"latency_rounds", timing_rounds},
+            {"latency_batch", timing_batch},
+            {"latency_per_image_s", image_s},
+            {"teacache", teacache}};
   }
 };
 
 void write_plots(const std::string& dir, const std::vector<Row>& rows, const std::string& name) {
-  io::PlotSeries flops{"FLOPs per forward", {}, {}}, latency{"per forward (batch 1)", {}, {}};
+  const auto batch = rows.empty() ? int64_t{1} : rows.front().timing_batch;
+  io::PlotSeries flops{"FLOPs per forward", {}, {}},
+      latency{"per forward (batch " + std::to_string(batch) + ")", {}, {}};
   for (const auto& r : rows) {
     flops.x.push_back(r.budget), flops.y.push_back(static_cast<double>(r.flops));
     latency.x.push_back(r.budget), latency.y.push_back(r.forward_s * 1e3);
@@ -58,13 +68,15 @@ void write_plots(const std::string& dir, const std::vector<Row>& rows, const std
 
 std::string table(const std::vector<Row>& rows) {
   std::ostringstream out;
-  out << "| budget | latents/group | GFLOPs/forward | ms/forward | s/image |\n"
-      << "| ---: | ---: | ---: | ---: | ---: |\n";
-  char line[160];
+  const auto batch = rows.empty() ? int64_t{1} : rows.front().timing_batch;
+  out << "| budget | latents/group | GFLOPs/forward (1 image) | ms/forward (batch " << batch
+      << ") | spread | s/image |\n"
+      << "| ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  char line[200];
   for (const auto& r : rows) {
-    std::snprintf(line, sizeof line, "| %.4g | %lld | %.4f | %.2f | %.3f |\n", r.budget,
+    std::snprintf(line, sizeof line, "| %.4g | %lld | %.4f | %.2f | ±%.0f%% | %.3f |\n", r.budget,
                   static_cast<long long>(r.keep), static_cast<double>(r.flops) / 1e9,
-                  r.forward_s * 1e3, r.image_s);
+                  r.forward_s * 1e3, 50.0 * r.forward_spread, r.image_s);
     out << line;
   }
   return out.str();
@@ -76,11 +88,17 @@ void run(const BudgetsOptions& o) {
   const auto grid_t = sampling::time_grid(g.sampler, g.steps);
   check(o.repeats >= 1, "invalid --repeats ", o.repeats, ": must be at least 1");
   const auto m = load_model(o.flags);
+  o.flags.apply_teacache(g, m);
   const auto budgets = parse_budget_list(o.budgets, m.spec);
   const auto labels = class_labels(o.flags, m.spec);
   const auto cond = m.model->condition_for_labels(labels);
   const int64_t n = labels.size(0), batches = (n + g.batch_size - 1) / g.batch_size;
   ForwardCosts costs(m);
+  // Latency at the batch generation runs, every budget warmed up, interleaved rounds.
+  const int64_t timing_batch = std::min<int64_t>(g.batch_size, n);
+  note("timing every budget at batch " + std::to_string(timing_batch) + " (" +
+       std::to_string(o.repeats) + "+ interleaved rounds after a warm-up)");
+  const auto timings = costs.time_budgets(budgets, timing_batch, o.repeats, 4 * o.repeats);
   std::vector<Row> rows;
   std::vector<torch::Tensor> images;
   Progress bar("budgets", static_cast<int64_t>(budgets.size()) * batches * g.steps, "step");
@@ -90,10 +108,14 @@ void run(const BudgetsOptions& o) {
     r.keep = m.model->keep_for_budget(r.budget);
     r.flops = costs.flops(r.budget);
     r.measured_flops = costs.measured_flops(r.budget);
-    r.forward_s = costs.forward_seconds(r.budget, 1, o.repeats);
+    r.forward_s = timings[k].median_s;
+    r.forward_spread = timings[k].spread;
+    r.timing_rounds = timings[k].rounds;
+    r.timing_batch = timing_batch;
     g.options.budget = sampling::BudgetSchedule::constant(r.budget);
     r.flops_per_image = sampling::sampling_flops_per_image(
         g.sampler, grid_t, g.options, [&](double b) { return costs.flops(b); });
+    if (g.options.teacache) g.options.teacache_log = std::make_shared<sampling::TeaCacheLog>();
     const Stopwatch watch;
     images.push_back(sampling::generate(
         *m.model, cond, g, [&](int64_t done, int64_t, const sampling::StepInfo& s) {
@@ -101,6 +123,7 @@ void run(const BudgetsOptions& o) {
                      {{"budget", format_value(r.budget)}});
         }));
     r.image_s = watch.seconds() / static_cast<double>(n);
+    r.teacache = teacache_report(g, m);
     rows.push_back(r);
   }
   bar.finish();
@@ -148,7 +171,9 @@ void add_budgets_command(CLI::App& app) {
   cmd->add_option("--budgets", o->budgets,
                   "budgets to evaluate, e.g. 0.25,0.5,1, or 'all' (every valid budget k/T)")
       ->capture_default_str();
-  cmd->add_option("--repeats", o->repeats, "timed forwards per budget (median)")
+  cmd->add_option("--repeats", o->repeats,
+                  "timed rounds per budget at least (median; up to 4x more until the "
+                  "interquartile spread is under 10%)")
       ->capture_default_str();
   cmd->callback([o] { run(*o); });
 }

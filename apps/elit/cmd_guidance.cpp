@@ -1,6 +1,7 @@
 // elit guidance: CFG vs cheap CFG vs autoguidance over several scales (published
 // elit_ccfg_inference.py): FLOPs and latency of one guided step, images from the same noise,
-// a JSON table, a grid (rows = mode x class, columns = scales) and bar charts (SVG).
+// a JSON table, a grid (rows = mode x scale, columns = classes; captions in the PNG and the SVG)
+// and bar charts (SVG).
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -92,6 +93,7 @@ void run(const GuidanceCmdOptions& o) {
   const auto scales = parse_scales(o.scales);
   const auto grid_t = sampling::time_grid(g.sampler, g.steps);
   const auto m = load_model(o.flags);
+  o.flags.apply_teacache(g, m);
   sampling::check_budget(m.spec, o.budget, "--budget");
   g.options.budget = sampling::BudgetSchedule::constant(o.budget);
   std::vector<Mode> modes = {{"CFG", false, false}};
@@ -118,6 +120,7 @@ void run(const GuidanceCmdOptions& o) {
     for (size_t k = 0; k < modes.size(); ++k) {
       g.options.guidance = guidance_for(modes[k], scales[c], uncond, o.flags);
       g.options.guidance.validate();
+      if (g.options.teacache) g.options.teacache_log = std::make_shared<sampling::TeaCacheLog>();
       const Stopwatch watch;
       // Without guidance every mode samples the same thing: draw it once (published: skipped).
       auto images =
@@ -138,7 +141,8 @@ void run(const GuidanceCmdOptions& o) {
            {"flops_per_image",
             sampling::sampling_flops_per_image(g.sampler, grid_t, g.options, per_row)},
            {"latency_per_step_s", costs.step_seconds(g.options.guidance, o.budget, o.repeats)},
-           {"latency_per_image_s", seconds / static_cast<double>(n)}});
+           {"latency_per_image_s", seconds / static_cast<double>(n)},
+           {"teacache", teacache_report(g, m)}});
     }
   }
   bar.finish();
@@ -154,18 +158,25 @@ void run(const GuidanceCmdOptions& o) {
                                  {"results", rows}};
   write_text(dir + "/results.json", report.dump(2) + "\n");
   write_charts(dir, scales, modes, rows);
-  // Grid: row (mode, sample), column scale.
+  // Grid: a row per (mode, scale), the unguided row once; a column per sample (class).
   std::vector<torch::Tensor> ordered;
   std::vector<std::string> row_labels, column_labels;
-  for (double s : scales) column_labels.push_back(s <= 1 ? "no guidance" : "s=" + format_value(s));
+  for (int64_t i = 0; i < n; ++i) column_labels.push_back(m.class_name(labels[i].item<int64_t>()));
+  bool unguided_row = false;
   for (size_t k = 0; k < modes.size(); ++k) {
-    for (int64_t i = 0; i < n; ++i) {
-      row_labels.push_back(modes[k].name + " " + m.class_name(labels[i].item<int64_t>()));
-      for (size_t c = 0; c < scales.size(); ++c) ordered.push_back(cells[k * scales.size() + c][i]);
+    for (size_t c = 0; c < scales.size(); ++c) {
+      if (scales[c] <= 1) {
+        if (unguided_row) continue;  // every mode samples the same thing without guidance
+        unguided_row = true;
+        row_labels.push_back("no guidance");
+      } else {
+        row_labels.push_back(modes[k].name + " s=" + format_value(scales[c]));
+      }
+      for (int64_t i = 0; i < n; ++i) ordered.push_back(cells[k * scales.size() + c][i]);
     }
   }
   const auto all = torch::stack(ordered);
-  const auto columns = static_cast<int64_t>(scales.size());
+  const auto columns = n;
   if (!write_labelled_grid(dir + "/grid.png", dir + "/grid.svg", all, m, columns, row_labels,
                            column_labels, m.spec.name + ": guidance modes x scales, same noise")) {
     write_samples(dir, all, m, columns, /*individual_pngs=*/false);

@@ -10,6 +10,7 @@
 #include "elit/dist/process_group.h"
 #include "elit/runtime/error.h"
 #include "elit/runtime/timing.h"
+#include "elit/sampling/presets.h"
 #include "progress.h"
 #include "sampling_flags.h"
 
@@ -21,8 +22,26 @@ struct SampleOptions {
   std::string budget = "1";
   std::optional<double> uncond_budget;
   bool autoguidance = false;
+  std::string preset;
   DistributedFlags dist;
 };
+
+// --preset fills every setting it names that was not given on the command line.
+void apply_preset(SampleOptions& o, const CLI::App& cmd) {
+  if (o.preset.empty()) return;
+  const auto& p = sampling::sampling_preset(o.preset);
+  auto unset = [&](const char* flag) { return cmd.count(flag) == 0; };
+  if (unset("--steps")) o.flags.steps = p.steps;
+  if (unset("--budget")) o.budget = p.budget;
+  if (unset("--uncond-budget") && !o.autoguidance) o.uncond_budget = p.uncond_budget;
+  if (unset("--teacache") && p.teacache > 0) o.flags.teacache = p.teacache;
+  if (unset("--dtype")) o.flags.dtype = p.dtype;
+  note("preset " + p.name + " (" + p.summary + "): " + std::to_string(o.flags.steps) +
+       " steps, budget " + o.budget + ", " +
+       (o.uncond_budget ? "cheap CFG at " + format_value(*o.uncond_budget) : "plain CFG") +
+       (o.flags.teacache ? ", TeaCache " + format_value(*o.flags.teacache) : "") + ", " +
+       o.flags.dtype + (o.flags.cfg_scale > 1 ? "" : "; guidance is off (--cfg-scale 1)"));
+}
 
 nlohmann::json settings_json(const SampleOptions& o, const LoadedModel& m,
                              const sampling::GenerateOptions& g) {
@@ -38,11 +57,14 @@ nlohmann::json settings_json(const SampleOptions& o, const LoadedModel& m,
           {"uncond_budget", o.uncond_budget ? nlohmann::json(*o.uncond_budget) : nullptr},
           {"seed", g.seed},
           {"batch_size", g.batch_size},
-          {"dtype", o.flags.dtype}};
+          {"dtype", o.flags.dtype},
+          {"preset", o.preset.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.preset)},
+          {"teacache_threshold", o.flags.teacache ? nlohmann::json(*o.flags.teacache) : nullptr}};
 }
 
-void run(const SampleOptions& o) {
+void run(SampleOptions& o, const CLI::App& cmd) {
   start_command();
+  apply_preset(o, cmd);
   auto g = o.flags.generate_options();
   g.options.budget = sampling::BudgetSchedule::parse(o.budget);
   g.options.guidance.uncond_budget = o.uncond_budget;
@@ -59,6 +81,7 @@ void run(const SampleOptions& o) {
   const auto group =
       env.distributed() ? dist::ProcessGroup::create(env, o.dist.timeout()) : nullptr;
   const auto m = load_model(o.flags);
+  o.flags.apply_teacache(g, m);
   const auto labels = class_labels(o.flags, m.spec);
   const int64_t n = labels.size(0);
   const auto share = sampling::rank_share(n, g.batch_size, env.rank, env.world_size);
@@ -95,6 +118,7 @@ void run(const SampleOptions& o) {
   info["seconds"] = seconds;
   info["seconds_per_image"] = seconds / static_cast<double>(std::max<int64_t>(n, 1));
   info["processes"] = env.world_size;
+  info["teacache"] = teacache_report(g, m);  // this process's share
   write_text(o.flags.out + "/sample.json", info.dump(2) + "\n");
   if (!grid.empty()) {
     note("wrote " + std::to_string(n) + " images to " + o.flags.out + "/images, grid " + grid +
@@ -119,8 +143,12 @@ void add_sample_command(CLI::App& app) {
                   "cheap CFG: budget of the unconditional branch (e.g. 0.0625)");
   cmd->add_flag("--autoguidance", o->autoguidance,
                 "the guiding branch keeps the class and runs at --uncond-budget");
+  cmd->add_option("--preset", o->preset,
+                  "quality | balanced | fast: steps, budget schedule, cheap CFG, TeaCache and "
+                  "dtype chosen by measurement (docs/sampling.md); flags given explicitly win")
+      ->check(CLI::IsMember({"quality", "balanced", "fast"}));
   o->dist.add_to(*cmd, /*default_timeout_s=*/300);
-  cmd->callback([o] { run(*o); });
+  cmd->callback([o, cmd] { run(*o, *cmd); });
 }
 
 }  // namespace elit::app

@@ -37,6 +37,8 @@ struct ServeOptions {
   int64_t max_batch = 8, max_queue = 256, max_num = 16, max_steps = 100, steps = 20;
   std::string calibration_cache;
   int calibration_repeats = 3;
+  std::optional<double> teacache;  // TeaCache threshold for every request
+  std::string teacache_span;
 };
 
 std::string default_cache_dir() {
@@ -132,6 +134,13 @@ void run(const ServeOptions& o) {
   e.max_batch = o.max_batch;
   e.max_queue = o.max_queue;
   for (double b : budgets) e.flops_per_row[b] = costs.flops(b);
+  if (o.teacache) {
+    // The planner keeps planning full-cost steps; skipped spans make steps faster, which its
+    // measured-speed feedback (time_scale) follows.
+    e.teacache = sampling::TeaCacheOptions::for_model(*o.teacache, o.teacache_span, m.file.metadata,
+                                                      m.file.source);
+    note("TeaCache: " + e.teacache->describe());
+  }
   if (m.vae) {
     e.to_pixels = [&m, codec = m.decode_options()](const torch::Tensor& latents) {
       return models::decode_latents(*m.vae.ptr(), latents, codec);
@@ -196,6 +205,12 @@ void add_serve_command(CLI::App& app) {
   o->model.add_to(*cmd);
   o->vae.add_to(*cmd, /*required=*/false);
   cmd->add_option("--dtype", o->dtype, "float32, float64 or bfloat16")->capture_default_str();
+  cmd->add_option("--teacache", o->teacache,
+                  "TeaCache threshold for every request (see elit sample --help; 0: off)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--teacache-span", o->teacache_span,
+                  "core or interface; default: the model file's calibrated span, else core")
+      ->check(CLI::IsMember({"core", "interface"}));
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--host", o->http.host, "address to listen on (127.0.0.1: this machine only)")
       ->capture_default_str();

@@ -10,6 +10,7 @@ void add_convert_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 void add_budgets_command(CLI::App& app);
 void add_guidance_command(CLI::App& app);
+void add_teacache_command(CLI::App& app);
 void add_flops_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_ref_stats_command(CLI::App& app);

@@ -7,6 +7,7 @@
 #include "elit/data/fashion_mnist.h"
 #include "elit/io/checkpoint_path.h"
 #include "elit/io/image.h"
+#include "elit/io/labelled_grid.h"
 #include "elit/io/npz.h"
 #include "elit/io/svg_plot.h"
 #include "elit/models/budget.h"
@@ -43,6 +44,42 @@ void SamplingFlags::add_to(CLI::App& cmd, const std::string& out_default) {
   cmd.add_option("--dtype", dtype, "float32, float64 or bfloat16")->capture_default_str();
   cmd.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd.add_option("--out", out, "output folder")->capture_default_str();
+  cmd.add_option("--teacache", teacache,
+                 "TeaCache threshold: skip the cached span while the accumulated (calibrated) "
+                 "change of its input stays below this, e.g. 0.1 (0: off). Calibrate first with "
+                 "elit teacache calibrate; SiT / ELIT-SiT models")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--teacache-span", teacache_span,
+                 "what TeaCache skips: core (the latent blocks) or interface (Read -> core -> "
+                 "Write); default: the calibrated span, else core")
+      ->check(CLI::IsMember({"core", "interface"}));
+}
+
+void SamplingFlags::apply_teacache(sampling::GenerateOptions& g, const LoadedModel& m) const {
+  if (!teacache) return;
+  g.options.teacache = sampling::TeaCacheOptions::for_model(*teacache, teacache_span,
+                                                            m.file.metadata, m.file.source);
+  g.options.teacache_log = std::make_shared<sampling::TeaCacheLog>();
+  note("TeaCache: " + g.options.teacache->describe());
+}
+
+nlohmann::json teacache_report(const sampling::GenerateOptions& g, const LoadedModel& m) {
+  if (!g.options.teacache || !g.options.teacache_log) return nullptr;
+  const auto& t = *g.options.teacache;
+  const auto summary = sampling::summarize(*g.options.teacache_log, m.file.config, t.span);
+  auto j = summary.to_json();
+  j["threshold"] = t.threshold;
+  j["span"] = models::cached_span_name(t.span);
+  j["calibrated"] = !t.calibration.fits.empty();
+  std::ostringstream line;
+  line << "TeaCache skipped " << summary.skipped << " of " << summary.evaluations
+       << " span evaluations";
+  if (summary.flops > 0) {
+    line << ", " << std::lround(100.0 * summary.flops_saved / summary.flops)
+         << "% of the forward FLOPs";
+  }
+  note(line.str());
+  return j;
 }
 
 sampling::GenerateOptions SamplingFlags::generate_options() const {
@@ -240,11 +277,14 @@ bool write_labelled_grid(const std::string& png_path, const std::string& svg_pat
                          const std::vector<std::string>& row_labels,
                          const std::vector<std::string>& column_labels, const std::string& title) {
   if (model.data_space == "latents" && !model.vae) return false;
-  const auto grid = io::make_grid(io::to_uint8_images(model.to_pixels(samples)), columns);
-  io::write_png(png_path, grid);
+  const auto images = io::to_uint8_images(model.to_pixels(samples));
   // Small images (28 px garments) are drawn larger so that a person can see them.
   const double scale = std::max(1.0, std::floor(96.0 / static_cast<double>(model.pixel_height())));
-  write_text(svg_path, io::svg_labelled_grid(read_file(png_path), grid.size(1), grid.size(0),
+  // The PNG carries its captions itself (most viewers open the PNG); the SVG embeds the bare grid.
+  io::write_png(png_path, io::labelled_grid_image(images, columns, row_labels, column_labels, title,
+                                                  static_cast<int64_t>(scale)));
+  const auto grid = io::make_grid(images, columns);
+  write_text(svg_path, io::svg_labelled_grid(io::encode_png(grid), grid.size(1), grid.size(0),
                                              row_labels, column_labels, scale, title));
   return true;
 }

@@ -2,6 +2,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@ inline constexpr int64_t kNumDefault = std::numeric_limits<int64_t>::min();
 // The images of one run are held in memory until written: more than this is refused up front.
 inline constexpr uint64_t kMaxSampleBytes = uint64_t(8) << 30;
 
+struct LoadedModel;
+
 struct SamplingFlags {
   ModelOptions model;
   std::string sampler = "euler";
@@ -29,14 +32,23 @@ struct SamplingFlags {
   int64_t batch_size = 16;
   std::string dtype = "float32", device = "cpu";
   std::string out;
-  VAEFlags vae;  // --vae: decode latent samples to images
+  VAEFlags vae;                    // --vae: decode latent samples to images
+  std::optional<double> teacache;  // --teacache THRESH: TeaCache on (0 = computes every step)
+  std::string teacache_span;       // --teacache-span; empty = the calibration's span, else core
 
   // --ckpt/--model/..., --sampler, --steps, --cfg-scale, --guidance-low/high, --classes, --num,
   // --seed, --batch-size, --dtype, --device, --out (default `out_default`).
   void add_to(CLI::App& cmd, const std::string& out_default);
   // Sampler kind, steps, seed, batch, dtype, device and the guidance interval/scale.
   sampling::GenerateOptions generate_options() const;
+  // With --teacache: TeaCache options from the flags and the model file's calibration (a note
+  // says which fit is used, or that there is none), and a fresh log for the report.
+  void apply_teacache(sampling::GenerateOptions& g, const LoadedModel& m) const;
 };
+
+// What TeaCache did in a run (steps skipped, FLOPs saved) for the command's JSON; null when it
+// was off. Prints one line unless quiet.
+nlohmann::json teacache_report(const sampling::GenerateOptions& g, const LoadedModel& m);
 
 struct LoadedModel {
   io::ModelFile file;

@@ -6,6 +6,7 @@ list(APPEND ELIT_SOURCES
   src/io/published_checkpoint.cpp
   src/io/model_file.cpp
   src/io/image.cpp
+  src/io/labelled_grid.cpp
   src/io/npz_writer.cpp
   src/io/context_file.cpp
   src/io/checkpoint_path.cpp

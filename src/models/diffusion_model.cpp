@@ -75,11 +75,22 @@ Condition DiffusionModel::condition_for_prompts(const std::vector<std::string>&)
   fail("model '", spec().name, "' is not text-conditioned; it takes class labels, not prompts");
 }
 
+torch::Tensor DiffusionModel::forward_cached(const torch::Tensor&, const torch::Tensor&,
+                                             const Condition&, std::optional<double>, SpanCache&) {
+  const auto s = spec();
+  fail("model '", s.name, "' (family ", s.family,
+       ") has no cacheable span: TeaCache is available for SiT and ELIT-SiT models");
+}
+
 std::pair<torch::Tensor, torch::Tensor> DiffusionModel::forward_branches(
     const torch::Tensor& x, const torch::Tensor& t, const Condition& condition_a,
-    std::optional<double> budget_a, const Condition& condition_b, std::optional<double> budget_b) {
-  auto a = forward(x, t, condition_a, budget_a);
-  return {a, forward(x, t, condition_b, budget_b)};
+    std::optional<double> budget_a, const Condition& condition_b, std::optional<double> budget_b,
+    SpanCache* cache_a, SpanCache* cache_b) {
+  auto one = [&](const Condition& c, std::optional<double> b, SpanCache* cache) {
+    return cache ? forward_cached(x, t, c, b, *cache) : forward(x, t, c, b);
+  };
+  auto a = one(condition_a, budget_a, cache_a);
+  return {a, one(condition_b, budget_b, cache_b)};
 }
 
 int64_t DiffusionModel::keep_for_budget(double budget) const {

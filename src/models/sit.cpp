@@ -124,28 +124,74 @@ void SiTImpl::check_inputs(const torch::Tensor& x, const torch::Tensor& t,
 
 torch::Tensor SiTImpl::forward_keep(const torch::Tensor& x, const torch::Tensor& t,
                                     const torch::Tensor& y, int64_t keep) {
+  return forward_impl(x, t, y, keep, nullptr);
+}
+
+torch::Tensor SiTImpl::forward_cached(const torch::Tensor& x, const torch::Tensor& t,
+                                      const Condition& condition, std::optional<double> budget,
+                                      SpanCache& cache) {
+  check(condition.labels.defined(), "model '", config_.model, "' needs class labels");
+  return forward_impl(x, t, condition.labels, resolve_keep(budget), &cache);
+}
+
+torch::Tensor SiTImpl::forward_impl(const torch::Tensor& x, const torch::Tensor& t,
+                                    const torch::Tensor& y, int64_t keep, SpanCache* cache) {
   const auto& cfg = config_;
   check_inputs(x, t, y);
   auto h = x_embedder(x) + pos_embed;                     // [B, N, D]
   auto c = t_embedder(t) + y_embedder(y, is_training());  // [B, D]
   if (!cfg.enable_elit) {
-    h = run_blocks(h, c, 0, cfg.depth);
+    if (!cache) {
+      h = run_blocks(h, c, 0, cfg.depth);
+    } else {
+      const auto signal = blocks[0]->as<SiTBlock>()->modulated_input(h, c);
+      h = cache->run(signal, h, [&](int64_t begin, int64_t count, const torch::Tensor& in) {
+        return run_blocks(in, c.narrow(0, begin, count), 0, cfg.depth);
+      });
+    }
   } else {
     h = run_blocks(h, c, 0, cfg.encoder_depth);
-    auto read = input_token_editor->read->forward(h, c, group_layout(), keep);
-    auto core = run_blocks(read.kept(), c, cfg.encoder_depth, cfg.depth - cfg.dit_decoder_depth);
-    h = output_token_editor->write->forward(core, read);
+    h = run_interface(h, c, keep, cache);
     h = run_blocks(h, c, cfg.depth - cfg.dit_decoder_depth, cfg.depth);
   }
   return unpatchify(final_layer(h, c));
 }
 
+torch::Tensor SiTImpl::run_interface(const torch::Tensor& h, const torch::Tensor& c, int64_t keep,
+                                     SpanCache* cache) {
+  const auto& cfg = config_;
+  const int64_t core_begin = cfg.encoder_depth, core_end = cfg.depth - cfg.dit_decoder_depth;
+  auto& write = output_token_editor->write;
+  const auto read = input_token_editor->read->forward(h, c, group_layout(), keep);
+  if (!cache) return write->forward(run_blocks(read.kept(), c, core_begin, core_end), read);
+  check(core_end > core_begin, "model '", cfg.model,
+        "' has no blocks on the latents to cache (depth - encoder_depth - dit_decoder_depth = 0)");
+  const auto kept = read.kept();  // [B, G*keep, D]
+  const auto signal = blocks[core_begin]->as<SiTBlock>()->modulated_input(kept, c);
+  if (cache->span() == CachedSpan::core) {
+    const auto core =
+        cache->run(signal, kept, [&](int64_t begin, int64_t count, const torch::Tensor& in) {
+          return run_blocks(in, c.narrow(0, begin, count), core_begin, core_end);
+        });
+    return write->forward(core, read);
+  }
+  return cache->run(signal, h, [&](int64_t begin, int64_t count, const torch::Tensor&) {
+    auto rows = read;  // Read's output for these rows only
+    rows.patches = read.patches.narrow(0, begin, count);
+    rows.latents = read.latents.narrow(0, begin, count);
+    return write->forward(run_blocks(rows.kept(), c.narrow(0, begin, count), core_begin, core_end),
+                          rows);
+  });
+}
+
 std::pair<torch::Tensor, torch::Tensor> SiTImpl::forward_branches(
     const torch::Tensor& x, const torch::Tensor& t, const Condition& condition_a,
-    std::optional<double> budget_a, const Condition& condition_b, std::optional<double> budget_b) {
+    std::optional<double> budget_a, const Condition& condition_b, std::optional<double> budget_b,
+    SpanCache* cache_a, SpanCache* cache_b) {
   const auto& cfg = config_;
   if (!cfg.enable_elit || is_training() || !budget_a || !budget_b) {
-    return DiffusionModel::forward_branches(x, t, condition_a, budget_a, condition_b, budget_b);
+    return DiffusionModel::forward_branches(x, t, condition_a, budget_a, condition_b, budget_b,
+                                            cache_a, cache_b);
   }
   check(condition_a.labels.defined() && condition_b.labels.defined(), "model '", cfg.model,
         "' needs class labels");
@@ -159,15 +205,10 @@ std::pair<torch::Tensor, torch::Tensor> SiTImpl::forward_branches(
            y_embedder(torch::cat({condition_a.labels, condition_b.labels}, 0), false);
   h = run_blocks(h, c, 0, cfg.encoder_depth);
   const auto hs = h.chunk(2, 0), cs = c.chunk(2, 0);
-  std::vector<torch::Tensor> written;
-  for (int i = 0; i < 2; ++i) {
-    auto read =
-        input_token_editor->read->forward(hs[i], cs[i], group_layout(), i == 0 ? keep_a : keep_b);
-    auto core =
-        run_blocks(read.kept(), cs[i], cfg.encoder_depth, cfg.depth - cfg.dit_decoder_depth);
-    written.push_back(output_token_editor->write->forward(core, read));
-  }
-  h = run_blocks(torch::cat(written, 0), c, cfg.depth - cfg.dit_decoder_depth, cfg.depth);
+  const auto written = torch::cat(
+      {run_interface(hs[0], cs[0], keep_a, cache_a), run_interface(hs[1], cs[1], keep_b, cache_b)},
+      0);
+  h = run_blocks(written, c, cfg.depth - cfg.dit_decoder_depth, cfg.depth);
   const auto out = unpatchify(final_layer(h, c)).chunk(2, 0);
   return {out[0], out[1]};
 }

@@ -23,6 +23,11 @@ torch::Tensor SiTBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
   return gated_residual(h, m[5], mlp(norm_modulate(h, m[3], m[4])));
 }
 
+torch::Tensor SiTBlockImpl::modulated_input(const torch::Tensor& x, const torch::Tensor& c) {
+  auto m = adaLN_modulation->forward(c).chunk(6, -1);
+  return norm_modulate(x, m[0], m[1]);
+}
+
 FinalLayerImpl::FinalLayerImpl(int64_t hidden_size, int64_t patch_size, int64_t out_channels) {
   linear =
       register_module("linear", nn::Linear(hidden_size, patch_size * patch_size * out_channels));

@@ -1,5 +1,6 @@
 list(APPEND ELIT_SOURCES
   src/models/diffusion_model.cpp
+  src/models/span_cache.cpp
   src/models/dropout_draws.cpp
   src/models/registry.cpp
   src/models/adaln.cpp

@@ -3,8 +3,11 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "elit/metrics/flops.h"
 #include "elit/metrics/flops_counter.h"
+#include "elit/runtime/error.h"
 #include "elit/runtime/timing.h"
 #include "elit/sampling/cost.h"
 
@@ -62,6 +65,50 @@ double ForwardCosts::forward_seconds(double budget, int64_t rows, int repeats) {
         synchronize(options.device());
       },
       /*warmup=*/1, repeats);
+}
+
+std::vector<ForwardTiming> ForwardCosts::time_budgets(const std::vector<double>& budgets,
+                                                      int64_t rows, int min_rounds, int max_rounds,
+                                                      double target_spread) {
+  check(rows >= 1 && min_rounds >= 1 && max_rounds >= min_rounds, "invalid timing plan: ", rows,
+        " rows, ", min_rounds, "..", max_rounds, " rounds");
+  const auto options = model_options(model_);
+  const auto x = torch::zeros({rows, spec_.in_channels, spec_.height, spec_.width}, options);
+  const auto t = torch::full({rows}, 0.5, options);
+  const auto cond = model_.condition_for_labels(torch::zeros({rows}, options.dtype(torch::kInt64)));
+  torch::NoGradGuard no_grad;
+  auto forward = [&](double budget) {
+    const Stopwatch watch;
+    model_.forward(x, t, cond, model_budget(spec_, budget));
+    synchronize(options.device());
+    return watch.seconds();
+  };
+  for (double b : budgets) forward(b);  // warm-up: first-call allocations and caches
+  std::vector<std::vector<double>> samples(budgets.size());
+  auto quantile = [](std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<size_t>(pos);
+    const size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+  };
+  std::vector<ForwardTiming> out(budgets.size());
+  for (int round = 1; round <= max_rounds; ++round) {
+    for (size_t k = 0; k < budgets.size(); ++k) samples[k].push_back(forward(budgets[k]));
+    bool settled = round >= min_rounds;
+    for (size_t k = 0; k < budgets.size(); ++k) {
+      out[k].budget = budgets[k];
+      out[k].rounds = round;
+      out[k].median_s = quantile(samples[k], 0.5);
+      out[k].spread =
+          out[k].median_s > 0
+              ? (quantile(samples[k], 0.75) - quantile(samples[k], 0.25)) / out[k].median_s
+              : 0.0;
+      settled = settled && out[k].spread <= target_spread;
+    }
+    if (settled) break;
+  }
+  return out;
 }
 
 double ForwardCosts::step_seconds(const GuidanceOptions& guidance, double budget, int repeats) {

@@ -33,15 +33,24 @@ std::optional<double> model_budget(const models::ModelSpec& spec, double budget)
 torch::Tensor guided_velocity(models::DiffusionModel& model, const torch::Tensor& x, double t,
                               const models::Condition& cond, const models::Condition& null_cond,
                               double budget, const GuidanceOptions& g, torch::Dtype dtype,
-                              GuidedCall* call) {
+                              GuidedCall* call, TeaCache* cache) {
   const auto spec = model.spec();
   const int64_t B = x.size(0);
   // Published: t_in = ones(B, float64) * t, then cast to the model's dtype.
   auto times = [&](int64_t n) {
     return (torch::ones({n}, x.options().dtype(torch::kFloat64)) * t).to(dtype);
   };
-  auto run = [&](const torch::Tensor& in, const models::Condition& c, double b) {
-    return model.forward(in.to(dtype), times(in.size(0)), c, model_budget(spec, b))
+  // `branches`: TeaCache's branch ids of the rows of `in`, in order.
+  auto run = [&](const torch::Tensor& in, const models::Condition& c, double b,
+                 const std::vector<int>& branches) {
+    const auto xd = in.to(dtype);
+    if (!cache) {
+      return model.forward(xd, times(in.size(0)), c, model_budget(spec, b)).to(torch::kFloat64);
+    }
+    std::vector<TeaCache::Branch> uses;
+    for (int id : branches) uses.push_back({id, b});
+    auto forward = cache->forward(uses);
+    return model.forward_cached(xd, times(in.size(0)), c, model_budget(spec, b), forward)
         .to(torch::kFloat64);
   };
   GuidedCall info;
@@ -49,16 +58,22 @@ torch::Tensor guided_velocity(models::DiffusionModel& model, const torch::Tensor
   info.guided = g.active(t);
   torch::Tensor v;
   if (!info.guided) {
-    v = run(x, cond, budget);
+    v = run(x, cond, budget, {0});
     info.forwards = 1;
     info.rows = B;
   } else if (g.uncond_budget) {
     // CCFG / autoguidance: two forwards, since the branches run at different budgets; a model
     // may share work between them (ELIT-SiT batches their spatial blocks).
     const auto xd = x.to(dtype);
+    std::optional<TeaCache::Forward> cache_cond, cache_guide;
+    if (cache) {
+      cache_cond.emplace(cache->forward({{0, budget}}));
+      cache_guide.emplace(cache->forward({{1, *g.uncond_budget}}));
+    }
     const auto [cond_out, guide_out] = model.forward_branches(
         xd, times(B), cond, model_budget(spec, budget), g.autoguidance ? cond : null_cond,
-        model_budget(spec, *g.uncond_budget));
+        model_budget(spec, *g.uncond_budget), cache ? &*cache_cond : nullptr,
+        cache ? &*cache_guide : nullptr);
     const auto v_cond = cond_out.to(torch::kFloat64);
     const auto v_guide = guide_out.to(torch::kFloat64);
     v = v_guide + g.scale * (v_cond - v_guide);
@@ -67,7 +82,8 @@ torch::Tensor guided_velocity(models::DiffusionModel& model, const torch::Tensor
     info.guide_budget = *g.uncond_budget;
   } else {
     // CFG: both branches in one batch [cond; uncond], as published.
-    const auto both = run(torch::cat({x, x}, 0), models::Condition::cat(cond, null_cond), budget);
+    const auto both =
+        run(torch::cat({x, x}, 0), models::Condition::cat(cond, null_cond), budget, {0, 1});
     const auto parts = both.chunk(2, 0);
     v = parts[1] + g.scale * (parts[0] - parts[1]);
     info.forwards = 1;

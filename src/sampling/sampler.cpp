@@ -17,6 +17,7 @@ struct Run {
   models::Condition null_cond;
   const SamplerOptions& options;
   torch::Dtype dtype;
+  std::optional<TeaCache> cache;  // a fresh state per sampling run
 
   Run(models::DiffusionModel& m, const torch::Tensor& x, const models::Condition& c,
       const std::vector<double>& grid, const SamplerOptions& o)
@@ -33,12 +34,18 @@ struct Run {
     }
     // The null condition is only needed (and only defined) for CFG/CCFG.
     if (o.guidance.scale > 1.0 && !o.guidance.autoguidance) null_cond = m.null_condition(c);
+    if (o.teacache) cache.emplace(*o.teacache, o.teacache_log);
+  }
+
+  void begin_step(int64_t step, int64_t steps) {
+    if (cache) cache->begin_step(step, steps);
   }
 
   torch::Tensor velocity(const torch::Tensor& x, int64_t step, double t, GuidedCall* call) {
     const double budget =
         options.budget_at ? options.budget_at(step, t) : options.budget.at(step, t);
-    return guided_velocity(model, x, t, cond, null_cond, budget, options.guidance, dtype, call);
+    return guided_velocity(model, x, t, cond, null_cond, budget, options.guidance, dtype, call,
+                           cache ? &*cache : nullptr);
   }
 };
 
@@ -74,6 +81,7 @@ torch::Tensor ode_sampler(bool heun, models::DiffusionModel& model, const torch:
   for (int64_t i = 0; i < steps; ++i) {
     const double t = grid[i], t_next = grid[i + 1];
     GuidedCall call, second;
+    run.begin_step(i, steps);
     const auto d = run.velocity(x, i, t, &call);
     auto x_next = x + (t_next - t) * d;
     // Published: no correction on the last step (t_next = 0, where Heun would need v at t = 0).
@@ -137,6 +145,7 @@ torch::Tensor euler_maruyama_sampler(models::DiffusionModel& model, const torch:
     const double t = grid[i], dt = grid[i + 1] - grid[i];
     const double diffusion = 2.0 * t;  // published compute_diffusion
     GuidedCall call;
+    run.begin_step(i, steps);
     const auto v = run.velocity(x, i, t, &call);
     // Linear path score from the velocity (published get_score_from_velocity with alpha = 1 - t,
     // sigma = t); guidance is linear in v, so the drift of the guided velocity equals the

@@ -7,4 +7,6 @@ list(APPEND ELIT_SOURCES
   src/sampling/generate.cpp
   src/sampling/cost.cpp
   src/sampling/forward_costs.cpp
+  src/sampling/teacache.cpp
+  src/sampling/presets.cpp
 )

@@ -262,6 +262,7 @@ void Engine::run_batch(const std::vector<std::shared_ptr<Job>>& batch) {
   sampling::SamplerOptions options;
   options.guidance.scale = r.cfg_scale;
   options.guidance.uncond_budget = r.uncond_budget;
+  options.teacache = options_.teacache;
   if (r.sampler == sampling::SamplerKind::sde) {
     options.noise = [&](const torch::Tensor& like) {  // like: [N, C, H, W]
       std::vector<torch::Tensor> parts;

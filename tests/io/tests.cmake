@@ -5,6 +5,7 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   io/context_file_test.cpp
   io/checkpoint_path_test.cpp
   io/svg_plot_test.cpp
+  io/labelled_grid_test.cpp
   io/npz_test.cpp
   io/vae_file_test.cpp
   io/hostile_files_test.cpp

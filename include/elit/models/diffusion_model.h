@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "elit/models/span_cache.h"
+
 namespace elit::models {
 
 // What a model is conditioned on. Class-conditional models read `labels`; text-conditioned models
@@ -52,12 +54,18 @@ class DiffusionModel : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t,
                                 const Condition& condition,
                                 std::optional<double> budget = std::nullopt) = 0;
+  // The same forward with a step cache deciding whether the model's cacheable span runs
+  // (TeaCache: models/span_cache.h). Throws elit::Error for a family without a cacheable span.
+  virtual torch::Tensor forward_cached(const torch::Tensor& x, const torch::Tensor& t,
+                                       const Condition& condition, std::optional<double> budget,
+                                       SpanCache& cache);
   // Two forwards of the same x and t under two conditions and budgets (cheap CFG's conditional
-  // and low-budget unconditional branch). A model may share work between them; by default they
-  // are two forward() calls.
+  // and low-budget unconditional branch), each with its own step cache when given. A model may
+  // share work between them; by default they are two forward() (forward_cached()) calls.
   virtual std::pair<torch::Tensor, torch::Tensor> forward_branches(
       const torch::Tensor& x, const torch::Tensor& t, const Condition& condition_a,
-      std::optional<double> budget_a, const Condition& condition_b, std::optional<double> budget_b);
+      std::optional<double> budget_a, const Condition& condition_b, std::optional<double> budget_b,
+      SpanCache* cache_a = nullptr, SpanCache* cache_b = nullptr);
   virtual ModelSpec spec() const = 0;
   // The configuration that rebuilds this model (stored in model files).
   virtual nlohmann::json config_json() const = 0;

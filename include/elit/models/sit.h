@@ -34,12 +34,15 @@ class SiTImpl : public DiffusionModel {
                         std::optional<double> budget = std::nullopt) override;
   // With a latent interface: both branches run the spatial blocks as one batch of 2B rows (as
   // CFG does), and the latent blocks at their own budgets.
-  std::pair<torch::Tensor, torch::Tensor> forward_branches(const torch::Tensor& x,
-                                                           const torch::Tensor& t,
-                                                           const Condition& condition_a,
-                                                           std::optional<double> budget_a,
-                                                           const Condition& condition_b,
-                                                           std::optional<double> budget_b) override;
+  std::pair<torch::Tensor, torch::Tensor> forward_branches(
+      const torch::Tensor& x, const torch::Tensor& t, const Condition& condition_a,
+      std::optional<double> budget_a, const Condition& condition_b, std::optional<double> budget_b,
+      SpanCache* cache_a = nullptr, SpanCache* cache_b = nullptr) override;
+  // Cacheable span (models/span_cache.h): ELIT caches the core or Read -> core -> Write, with
+  // the first core block's modulated latents as the signal; a plain SiT caches all its blocks.
+  torch::Tensor forward_cached(const torch::Tensor& x, const torch::Tensor& t,
+                               const Condition& condition, std::optional<double> budget,
+                               SpanCache& cache) override;
   ModelSpec spec() const override;
   nlohmann::json config_json() const override;
   // Same with the latents kept per group given directly (1..T); ignored without ELIT.
@@ -68,6 +71,13 @@ class SiTImpl : public DiffusionModel {
   // x [B, C, H, W], t [B], labels y [B]: clear errors otherwise.
   void check_inputs(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y) const;
   torch::Tensor run_blocks(torch::Tensor x, const torch::Tensor& c, int64_t begin, int64_t end);
+  // The whole forward; the cacheable span goes through `cache` when one is given.
+  torch::Tensor forward_impl(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y,
+                             int64_t keep, SpanCache* cache);
+  // Spatial tokens after the encoder blocks [B, N, D], c [B, D] -> spatial tokens for the decoder
+  // blocks: Read -> core on `keep` latents per group -> Write (through `cache` when given).
+  torch::Tensor run_interface(const torch::Tensor& h, const torch::Tensor& c, int64_t keep,
+                              SpanCache* cache);
   SiTConfig config_;
 };
 TORCH_MODULE(SiT);

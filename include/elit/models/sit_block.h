@@ -16,6 +16,9 @@ class SiTBlockImpl : public torch::nn::Module {
   SiTBlockImpl(int64_t hidden_size, int64_t num_heads, double mlp_ratio, bool qk_norm);
   // x: [B, N, D], c: [B, D] -> [B, N, D]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c);
+  // What the attention branch reads: norm1(x) * (1 + scale_msa) + shift_msa, [B, N, D]
+  // (TeaCache's change signal).
+  torch::Tensor modulated_input(const torch::Tensor& x, const torch::Tensor& c);
   SelfAttention attn{nullptr};
   Mlp mlp{nullptr};
   torch::nn::Sequential adaLN_modulation{nullptr};  // SiLU, Linear(D, 6D)

@@ -5,10 +5,19 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "elit/sampling/guidance.h"
 
 namespace elit::sampling {
+
+// Wall time of one forward at one budget over interleaved rounds.
+struct ForwardTiming {
+  double budget = 1.0;
+  double median_s = 0.0;
+  double spread = 0.0;  // interquartile range / median over the rounds
+  int rounds = 0;
+};
 
 class ForwardCosts {
  public:
@@ -22,6 +31,13 @@ class ForwardCosts {
   const std::string& source() const { return source_; }
   // Median seconds of one forward at batch `rows` (zeros input, t = 0.5).
   double forward_seconds(double budget, int64_t rows, int repeats);
+  // Seconds per forward at every budget at batch `rows`, fairly compared: one warm-up forward
+  // per budget before any is timed (so the first budget does not pay the warm-up), then rounds of
+  // one forward per budget (machine drift hits every budget alike), continued past `min_rounds`
+  // until every budget's spread is at most `target_spread`, for at most `max_rounds`.
+  std::vector<ForwardTiming> time_budgets(const std::vector<double>& budgets, int64_t rows,
+                                          int min_rounds, int max_rounds,
+                                          double target_spread = 0.1);
   // Median seconds of one guided sampler evaluation at batch 1 (CFG: one 2-row forward;
   // CCFG/autoguidance: two forwards).
   double step_seconds(const GuidanceOptions& guidance, double budget, int repeats);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "elit/models/diffusion_model.h"
+#include "elit/sampling/teacache.h"
 
 namespace elit::sampling {
 
@@ -43,10 +44,12 @@ struct GuidedCall {
 //   dtype: what the model runs in -> velocity [B, C, H, W] float64.
 // `null_cond` is the model's null condition for CFG/CCFG (unused for autoguidance and when
 // guidance is off); the budget is dropped for models without a latent interface at budget 1.
+// With `cache`, the forwards go through TeaCache (the conditional branch is its branch 0, the
+// guiding branch 1).
 torch::Tensor guided_velocity(models::DiffusionModel& model, const torch::Tensor& x, double t,
                               const models::Condition& cond, const models::Condition& null_cond,
                               double budget, const GuidanceOptions& guidance, torch::Dtype dtype,
-                              GuidedCall* call = nullptr);
+                              GuidedCall* call = nullptr, TeaCache* cache = nullptr);
 
 // The budget argument a model is given: unset (= full) for models without a latent interface.
 std::optional<double> model_budget(const models::ModelSpec& spec, double budget);

@@ -8,6 +8,8 @@
 // x in float64 runs the model in float64 (the reference vectors) and float32 runs it in float32.
 #pragma once
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,10 @@ struct SamplerOptions {
   // the budget of the remaining steps while sampling runs (the server's planner). The caller
   // checks the budgets it returns against the model.
   std::function<double(int64_t step, double t)> budget_at;
+  // TeaCache (sampling/teacache.h); unset: every forward runs in full. What it did (and, when
+  // recording, its calibration pairs) is appended to `teacache_log` when that is set.
+  std::optional<TeaCacheOptions> teacache;
+  std::shared_ptr<TeaCacheLog> teacache_log;
 };
 
 // Reported after every step, for progress bars, step-cost tables and tests.

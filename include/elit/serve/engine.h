@@ -11,8 +11,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "elit/sampling/teacache.h"
 #include "elit/serve/job.h"
 #include "elit/serve/metrics.h"
 
@@ -31,6 +33,8 @@ struct EngineOptions {
   // Samples [N, C, H, W] in model space -> images [N, C', H', W'] in [-1, 1]: a latent model's
   // decoder (run by the worker, so compute_ms includes it). Unset: the samples are the images.
   std::function<torch::Tensor(const torch::Tensor&)> to_pixels;
+  // TeaCache for every batch (a fresh state per batch); unset: every forward runs in full.
+  std::optional<sampling::TeaCacheOptions> teacache;
 };
 
 // The answer to a submission: a job to wait for, or why it was refused (503).
