@@ -2,6 +2,7 @@
 // elit_multibudget_inference.py): for every valid budget (or a given list) the FLOPs of one
 // forward, measured latency per forward and per image, and images from the same noise; a grid
 // with one row per budget, a JSON table and budget-vs-FLOPs / budget-vs-latency plots (SVG).
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -82,6 +83,20 @@ std::string table(const std::vector<Row>& rows) {
   return out.str();
 }
 
+// Whether latency per forward rises with the budget (ascending budgets), within the measured
+// spread; a table that says otherwise is warned about, since it contradicts the FLOPs.
+bool latency_monotone(std::vector<Row> rows) {
+  std::sort(rows.begin(), rows.end(),
+            [](const Row& a, const Row& b) { return a.budget < b.budget; });
+  for (size_t k = 1; k < rows.size(); ++k) {
+    const auto& a = rows[k - 1];
+    const auto& b = rows[k];
+    const double slack = 0.5 * std::max(a.forward_spread, b.forward_spread);
+    if (a.budget < b.budget && a.forward_s > b.forward_s * (1 + slack)) return false;
+  }
+  return true;
+}
+
 void run(const BudgetsOptions& o) {
   start_command();
   auto g = o.flags.generate_options();
@@ -145,7 +160,8 @@ void run(const BudgetsOptions& o) {
                                  {"labels", column_labels},
                                  {"device", o.flags.device},
                                  {"dtype", o.flags.dtype},
-                                 {"budgets", results}};
+                                 {"budgets", results},
+                                 {"latency_monotone", latency_monotone(rows)}};
   write_text(dir + "/results.json", report.dump(2) + "\n");
   write_text(dir + "/table.md", table(rows));
   write_plots(dir, rows, m.spec.name);
@@ -155,6 +171,11 @@ void run(const BudgetsOptions& o) {
     write_samples(dir, all, m, n, /*individual_pngs=*/false);
   }
   if (!quiet()) std::fprintf(stderr, "%s", table(rows).c_str());
+  if (!latency_monotone(rows)) {
+    note(
+        "warning: latency does not rise with the budget beyond the measured spread (a busy "
+        "machine, or a model too small for the budget to matter); rerun with more --repeats");
+  }
   note("wrote " + dir + "/{grid.png, grid.svg, results.json, table.md, budget_vs_flops.svg, " +
        "budget_vs_latency.svg}");
 }

@@ -31,13 +31,14 @@ void apply_preset(SampleOptions& o, const CLI::App& cmd) {
   if (o.preset.empty()) return;
   const auto& p = sampling::sampling_preset(o.preset);
   auto unset = [&](const char* flag) { return cmd.count(flag) == 0; };
+  if (unset("--sampler")) o.flags.sampler = p.sampler;
   if (unset("--steps")) o.flags.steps = p.steps;
   if (unset("--budget")) o.budget = p.budget;
   if (unset("--uncond-budget") && !o.autoguidance) o.uncond_budget = p.uncond_budget;
   if (unset("--teacache") && p.teacache > 0) o.flags.teacache = p.teacache;
   if (unset("--dtype")) o.flags.dtype = p.dtype;
-  note("preset " + p.name + " (" + p.summary + "): " + std::to_string(o.flags.steps) +
-       " steps, budget " + o.budget + ", " +
+  note("preset " + p.name + " (" + p.summary + "): " + o.flags.sampler + ", " +
+       std::to_string(o.flags.steps) + " steps, budget " + o.budget + ", " +
        (o.uncond_budget ? "cheap CFG at " + format_value(*o.uncond_budget) : "plain CFG") +
        (o.flags.teacache ? ", TeaCache " + format_value(*o.flags.teacache) : "") + ", " +
        o.flags.dtype + (o.flags.cfg_scale > 1 ? "" : "; guidance is off (--cfg-scale 1)"));
@@ -144,8 +145,8 @@ void add_sample_command(CLI::App& app) {
   cmd->add_flag("--autoguidance", o->autoguidance,
                 "the guiding branch keeps the class and runs at --uncond-budget");
   cmd->add_option("--preset", o->preset,
-                  "quality | balanced | fast: steps, budget schedule, cheap CFG, TeaCache and "
-                  "dtype chosen by measurement (docs/sampling.md); flags given explicitly win")
+                  "quality | balanced | fast: sampler, steps, budget schedule, cheap CFG, TeaCache "
+                  "and dtype chosen by measurement (docs/sampling.md); flags given explicitly win")
       ->check(CLI::IsMember({"quality", "balanced", "fast"}));
   o->dist.add_to(*cmd, /*default_timeout_s=*/300);
   cmd->callback([o, cmd] { run(*o, *cmd); });

@@ -11,6 +11,8 @@ void add_sample_command(CLI::App& app);
 void add_budgets_command(CLI::App& app);
 void add_guidance_command(CLI::App& app);
 void add_teacache_command(CLI::App& app);
+void add_attention_command(CLI::App& app);
+void add_read_difficulty_command(CLI::App& app);
 void add_flops_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_ref_stats_command(CLI::App& app);

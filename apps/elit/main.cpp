@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   elit::app::add_budgets_command(app);
   elit::app::add_guidance_command(app);
   elit::app::add_teacache_command(app);
+  elit::app::add_attention_command(app);
+  elit::app::add_read_difficulty_command(app);
   elit::app::add_flops_command(app);
   elit::app::add_eval_command(app);
   elit::app::add_ref_stats_command(app);

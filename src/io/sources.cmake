@@ -7,6 +7,7 @@ list(APPEND ELIT_SOURCES
   src/io/model_file.cpp
   src/io/image.cpp
   src/io/labelled_grid.cpp
+  src/io/heat_map.cpp
   src/io/npz_writer.cpp
   src/io/context_file.cpp
   src/io/checkpoint_path.cpp

@@ -13,4 +13,7 @@ list(APPEND ELIT_SOURCES
   src/metrics/reference_batch.cpp
   src/metrics/evaluation.cpp
   src/metrics/evaluation_report.cpp
+  src/metrics/read_attention.cpp
+  src/metrics/spearman.cpp
+  src/metrics/per_patch_loss.cpp
 )

@@ -15,15 +15,17 @@ namespace elit::models {
 namespace nn = torch::nn;
 
 torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
-                                           const torch::Tensor& v) {
-  if (strided_attention_applies(q, k, v)) return strided_attention(q, k, v);
+                                           const torch::Tensor& v, torch::Tensor* weights_out) {
+  if (weights_out == nullptr && strided_attention_applies(q, k, v)) {
+    return strided_attention(q, k, v);
+  }
   // bfloat16 inference on the CPU with small score matrices (grouped Read/Write, latents at low
   // budgets) where the strided path is off: float32 casts, where oneDNN's per-call cost would
   // dominate. Large ones stay bfloat16 (oneDNN's bmm is ~5x faster than the float32 BLAS there).
   if (q.scalar_type() == torch::kBFloat16 && q.device().is_cpu() &&
       !torch::GradMode::is_enabled() && q.size(-2) * k.size(-2) < kLargeBf16Scores) {
     return scaled_dot_product_attention(q.to(torch::kFloat32), k.to(torch::kFloat32),
-                                        v.to(torch::kFloat32))
+                                        v.to(torch::kFloat32), weights_out)
         .to(q.scalar_type());
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
@@ -60,6 +62,11 @@ torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::
   auto out = batched_matmul(weights, v3);  // [batch, Nq, d]
   auto sizes = lead;
   sizes.push_back(q.size(-2));
+  if (weights_out != nullptr) {
+    auto weight_sizes = sizes;
+    weight_sizes.push_back(k.size(-2));  // lead + [Nq, Nk]
+    *weights_out = weights.view(weight_sizes);
+  }
   sizes.push_back(v.size(-1));
   return out.view(sizes);
 }
@@ -134,11 +141,12 @@ torch::Tensor CrossAttentionImpl::project_queries(const torch::Tensor& q_in) {
   return split_heads(q_norm(flat_linear(q_proj, q_in)), num_heads);
 }
 
-torch::Tensor CrossAttentionImpl::attend(const torch::Tensor& queries, const torch::Tensor& kv_in) {
+torch::Tensor CrossAttentionImpl::attend(const torch::Tensor& queries, const torch::Tensor& kv_in,
+                                         torch::Tensor* weights) {
   auto kv = flat_linear(kv_proj, kv_in).chunk(2, -1);
   auto k = split_heads(k_norm(kv[0]), num_heads);
   auto v = split_heads(kv[1], num_heads);
-  return flat_linear(proj, merge_heads(scaled_dot_product_attention(queries, k, v)));
+  return flat_linear(proj, merge_heads(scaled_dot_product_attention(queries, k, v, weights)));
 }
 
 torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& q_in, const torch::Tensor& kv_in) {

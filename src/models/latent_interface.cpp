@@ -77,14 +77,15 @@ ReadLayerImpl::ReadLayerImpl(int64_t hidden_size, int64_t num_heads, int64_t con
 }
 
 torch::Tensor ReadLayerImpl::forward(const torch::Tensor& queries, const torch::Tensor& patches,
-                                     const torch::Tensor& c) {
+                                     const torch::Tensor& c, torch::Tensor* attention) {
   // shift_patches, scale_patches, gate_attn, shift_mlp, scale_mlp, gate_mlp, (unused): [B, D]
   auto m = adaLN_modulation->forward(c).chunk(7, -1);
   auto attn = latents_attend_to_patches[0]->as<CrossAttention>();
   auto ff = read_ff[0]->as<Mlp>();
   // The queries are identical in every group and sample: project them once ([H, T, d]).
   auto q = attn->project_queries(queries);
-  auto latents = gated_residual(queries, m[2], attn->attend(q, norm_modulate(patches, m[0], m[1])));
+  auto latents =
+      gated_residual(queries, m[2], attn->attend(q, norm_modulate(patches, m[0], m[1]), attention));
   return gated_residual(latents, m[5], ff->forward(norm_modulate(latents, m[3], m[4])));
 }
 
@@ -117,7 +118,10 @@ LatentTokens ReadImpl::forward(const torch::Tensor& x, const torch::Tensor& c,
   out.layout = layout;
   out.keep = keep;
   out.patches = group_tokens(x, layout) + pos_embed;
-  auto latents = fit_layer->forward(learned_query_embed, out.patches, c);
+  torch::Tensor attention;
+  auto latents =
+      fit_layer->forward(learned_query_embed, out.patches, c, observer ? &attention : nullptr);
+  if (observer) observer({attention, layout, keep});
   auto index = group_raster_index(layout).to(latent_pos_embed.device());
   out.latents = latents + latent_pos_embed.index_select(0, index.flatten())
                               .view({layout.groups(), tokens_per_group, -1});

@@ -6,6 +6,7 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   io/checkpoint_path_test.cpp
   io/svg_plot_test.cpp
   io/labelled_grid_test.cpp
+  io/heat_map_test.cpp
   io/npz_test.cpp
   io/vae_file_test.cpp
   io/hostile_files_test.cpp

@@ -8,6 +8,10 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   metrics/evaluation_test.cpp
   metrics/eval_cli_test.cpp
   metrics/hostile_eval_test.cpp
+  metrics/read_attention_test.cpp
+  metrics/spearman_test.cpp
+  metrics/per_patch_loss_test.cpp
+  metrics/attention_cli_test.cpp
 )
 list(APPEND ELIT_SLOW_TEST_SOURCES
   metrics/default_classifier_slow_test.cpp

@@ -94,6 +94,7 @@ TEST(PresetCli, PresetsResolveToTheirSettingsAndFlagsWin) {
     ASSERT_EQ(r.status, 0) << r.output;
     const auto s = settings(out);
     EXPECT_EQ(s["preset"], p.name);
+    EXPECT_EQ(s["sampler"], p.sampler);
     EXPECT_EQ(s["steps"], p.steps);
     EXPECT_EQ(s["budget"], BudgetSchedule::parse(p.budget).describe());
     EXPECT_EQ(s["dtype"], p.dtype);
@@ -117,8 +118,9 @@ TEST(PresetCli, PresetsResolveToTheirSettingsAndFlagsWin) {
 TEST(Presets, DocumentedTableMatchesTheLibrary) {
   std::ifstream in(std::string(ELIT_SOURCE_DIR) + "/docs/sampling.md");
   ASSERT_TRUE(in) << "docs/sampling.md not found";
-  // | `name` | steps | budget | guiding budget or "CFG" | TeaCache threshold or "off" | dtype |
-  const std::regex row(R"(^\| `(\w+)` \| (\d+) \| `([^`]+)` \| ([^|]+?) \| ([^|]+?) \| (\w+) \|)");
+  // | `name` | sampler | steps | budget | guiding budget or "CFG" | TeaCache or "off" | dtype |
+  const std::regex row(
+      R"(^\| `(\w+)` \| (\w+) \| (\d+) \| `([^`]+)` \| ([^|]+?) \| ([^|]+?) \| (\w+) \|)");
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   auto text = [](double v) {
@@ -133,11 +135,12 @@ TEST(Presets, DocumentedTableMatchesTheLibrary) {
     const auto& p = sampling_preset(m[1].str());
     SCOPED_TRACE(p.name);
     ++found;
-    EXPECT_EQ(std::stoll(m[2].str()), p.steps);
-    EXPECT_EQ(m[3].str(), p.budget);
-    EXPECT_EQ(m[4].str(), p.uncond_budget ? text(*p.uncond_budget) : "CFG");
-    EXPECT_EQ(m[5].str(), p.teacache > 0 ? text(p.teacache) : "off");
-    EXPECT_EQ(m[6].str(), p.dtype);
+    EXPECT_EQ(m[2].str(), p.sampler);
+    EXPECT_EQ(std::stoll(m[3].str()), p.steps);
+    EXPECT_EQ(m[4].str(), p.budget);
+    EXPECT_EQ(m[5].str(), p.uncond_budget ? text(*p.uncond_budget) : "CFG");
+    EXPECT_EQ(m[6].str(), p.teacache > 0 ? text(p.teacache) : "off");
+    EXPECT_EQ(m[7].str(), p.dtype);
   }
   EXPECT_EQ(found, static_cast<int>(sampling_presets().size()));
 }

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "elit/io/image.h"
 #include "elit/io/npz.h"
+#include "elit/runtime/atomic_file.h"
 #include "support/reference.h"
 #include "support/run_cli.h"
 #include "support/tiny_latent_model.h"
@@ -37,6 +39,9 @@ TEST(VAECli, SampleAndBudgetsDecodeLatentsToRGB) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_TRUE(fs::exists(s.dir + "/budgets/grid.png"));
   EXPECT_TRUE(fs::exists(s.dir + "/budgets/grid.svg"));
+  // The table says whether latency rises with the budget (on a tiny model it may not).
+  const auto results = nlohmann::json::parse(read_file(s.dir + "/budgets/results.json"));
+  EXPECT_TRUE(results["latency_monotone"].is_boolean()) << results.dump();
 }
 
 TEST(VAECli, EncodeThenDecodeImages) {

@@ -11,8 +11,12 @@ namespace elit::models {
 // softmax(q k^T / sqrt(d)) v over the last two dims; leading dims broadcast.
 // q: [..., Nq, d], k, v: [..., Nk, d] -> [..., Nq, d]. The softmax runs in float32 for reduced
 // precision inputs. The result may be a non-contiguous view (strided_attention.h).
+// With `weights`, the softmax weights the output was computed from are stored there:
+// [..., Nq, Nk] (float32 for reduced precision inputs), so that an observer sees the very
+// attention the forward used (the strided path, which never forms them, is skipped then).
 torch::Tensor scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
-                                           const torch::Tensor& v);
+                                           const torch::Tensor& v,
+                                           torch::Tensor* weights = nullptr);
 
 // timm Attention (published SiT blocks): qkv, optional q_norm/k_norm (LayerNorm over the head
 // dim, eps 1e-5), proj. U-ViT's Attention is the same without qk norm and with an optional qkv
@@ -48,7 +52,9 @@ class CrossAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& q_in, const torch::Tensor& kv_in);
   // The two halves of the attention, so that a query shared by many groups is projected once.
   torch::Tensor project_queries(const torch::Tensor& q_in);  // -> [..., H, Nq, d]
-  torch::Tensor attend(const torch::Tensor& queries, const torch::Tensor& kv_in);
+  // `weights`: as in scaled_dot_product_attention ([..., H, Nq, Nk]).
+  torch::Tensor attend(const torch::Tensor& queries, const torch::Tensor& kv_in,
+                       torch::Tensor* weights = nullptr);
   torch::nn::Linear q_proj{nullptr}, kv_proj{nullptr}, proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};
   int64_t num_heads;

@@ -10,6 +10,8 @@
 // Internally tokens live in group-major layout [B, G, T, D] (G groups, T = g*g slots), so keeping
 // the first `keep` latents of every group is a slice, never a gather or a per-sample loop.
 #pragma once
+#include <functional>
+
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/container/sequential.h>
@@ -49,6 +51,15 @@ struct LatentTokens {
   torch::Tensor restore(const torch::Tensor& core_out) const;
 };
 
+// What Read attended to in one forward, for observers (metrics/read_attention.h): every latent's
+// softmax over its group's spatial tokens, all latents (kept or not) and every head.
+struct ReadAttention {
+  torch::Tensor weights;  // [B, G, H, T latents, T tokens], each row sums to 1 over the tokens
+  GroupLayout layout;
+  int64_t keep = 0;  // latents per group the core ran on
+};
+using ReadObserver = std::function<void(const ReadAttention&)>;
+
 // Published FiTLayerWModulationLayer (`fit_layer`): modulated grouped cross-attention + MLP.
 // cond_features: width of the conditioning vector c (0 = hidden_size, as in SiT; HDiT hands in its
 // mapping network's output, which can be narrower or wider than the level it reads).
@@ -56,8 +67,9 @@ class ReadLayerImpl : public torch::nn::Module {
  public:
   ReadLayerImpl(int64_t hidden_size, int64_t num_heads, int64_t cond_features = 0);
   // queries: [T, D] (shared by every group), patches: [B, G, T, D], c: [B, F] -> [B, G, T, D]
+  // attention: when given, receives the cross-attention weights [B, G, H, T, T].
   torch::Tensor forward(const torch::Tensor& queries, const torch::Tensor& patches,
-                        const torch::Tensor& c);
+                        const torch::Tensor& c, torch::Tensor* attention = nullptr);
   torch::nn::ModuleList latents_attend_to_patches{nullptr};  // one CrossAttention
   torch::nn::ModuleList read_ff{nullptr};                    // one Mlp (ratio 1, no bias)
   torch::nn::Sequential adaLN_modulation{nullptr};           // SiLU, Linear(F, 7D)
@@ -85,6 +97,8 @@ class ReadImpl : public torch::nn::Module {
   torch::Tensor latent_pos_offset;    // [T, P] learnable slot offsets (position_dims > 0 only)
   ReadLayer fit_layer{nullptr};
   int64_t tokens_per_group;
+  // When set, every forward hands it the attention it computed (the forward's own weights).
+  ReadObserver observer;
 };
 TORCH_MODULE(Read);
 

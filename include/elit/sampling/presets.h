@@ -1,8 +1,8 @@
 // Named sampling settings (`elit sample --preset NAME`), so that a user who wants the most images
-// per second at a given quality need not know the knobs. Each preset names the steps, the budget
-// schedule, cheap CFG's guiding budget (used when guidance is on), the TeaCache threshold and the
-// compute dtype; they were chosen by measurement on the main job's model (FD against images/s,
-// docs/sampling.md, which lists the same values: a test keeps the two in step).
+// per second at a given quality need not know the knobs. Each preset names the sampler, the steps,
+// the budget schedule, cheap CFG's guiding budget (used when guidance is on), the TeaCache
+// threshold and the compute dtype; they were chosen by measurement on the main job's model (FD
+// against images/s, docs/sampling.md, which lists the same values: a test keeps the two in step).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -14,6 +14,7 @@ namespace elit::sampling {
 struct SamplingPreset {
   std::string name;
   std::string summary;
+  std::string sampler = "euler";  // euler | heun | sde
   int64_t steps = 50;
   std::string budget = "1";             // BudgetSchedule text
   std::optional<double> uncond_budget;  // cheap CFG's guiding budget; unset = plain CFG
