@@ -100,17 +100,18 @@ void run(AttentionOptions& o) {
   const auto images = io::to_uint8_images(pixels);  // [N, H, W, C]
   const int64_t T = traj.slots[at].size(1);
 
-  std::vector<std::string> rows, columns = {"image", "Read mass"};
+  std::vector<std::string> rows, columns = {"image", "mass"};
   for (int64_t i = 0; i < n; ++i) rows.push_back(m.class_name(labels[i].item<int64_t>()));
   for (int64_t s = 0; s < T; ++s) {
-    columns.push_back("slot " + std::to_string(s + 1) + (s < traj.keep ? "" : " (dropped)"));
+    columns.push_back("slot " + std::to_string(s + 1));
   }
   const std::string& dir = o.flags.out;
   std::filesystem::create_directories(dir);
   const std::string at_name = "attention-t" + format_value(traj.t[at]) + ".png";
-  const std::string budget_text = "budget " + format_value(o.budget) + " (" +
-                                  std::to_string(traj.keep) + "/" + std::to_string(T) +
-                                  " latents per group)";
+  const std::string budget_text =
+      "budget " + format_value(o.budget) + " (" + std::to_string(traj.keep) + "/" +
+      std::to_string(T) + " latents per group" +
+      (traj.keep < T ? ", slots past " + std::to_string(traj.keep) + " dropped)" : ")");
   io::write_png(
       dir + "/" + at_name,
       io::labelled_grid_image(
