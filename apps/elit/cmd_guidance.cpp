@@ -31,23 +31,8 @@ struct Mode {
 };
 
 std::vector<double> parse_scales(const std::string& text) {
-  std::vector<double> out;
-  std::istringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    size_t used = 0;
-    double v = -1;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    check(used > 0 && used == item.size() && v >= 0, "--scales: '", item,
-          "' is not a guidance scale (a number >= 0)");
-    out.push_back(v);
-  }
-  check(!out.empty(), "--scales lists no scale");
-  return out;
+  return parse_number_list(text, "--scales", "a guidance scale (a number >= 0)",
+                           [](double v) { return v >= 0; });
 }
 
 sampling::GuidanceOptions guidance_for(const Mode& mode, double scale, double uncond,

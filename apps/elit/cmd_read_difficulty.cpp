@@ -52,7 +52,6 @@ struct Correlation {
             {"images", n},
             {"constant_maps", static_cast<int64_t>(values.size()) - n}};
   }
-  double mean() const { return to_json()["mean"].get<double>(); }
 };
 
 // [B, gh, gw] -> each token's share of its group's total: [B, gh, gw]
@@ -64,22 +63,8 @@ torch::Tensor group_shares(const torch::Tensor& map, const models::GroupLayout& 
 }
 
 std::vector<double> parse_times(const std::string& text) {
-  std::vector<double> out;
-  std::istringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    double t = NAN;
-    try {
-      size_t used = 0;
-      t = std::stod(item, &used);
-      if (used != item.size()) t = NAN;
-    } catch (const std::exception&) {
-    }
-    check(t > 0 && t < 1, "--times: '", item, "' is not a time in (0, 1)");
-    out.push_back(t);
-  }
-  check(!out.empty(), "--times is empty");
-  return out;
+  return parse_number_list(text, "--times", "a time in (0, 1)",
+                           [](double t) { return t > 0 && t < 1; });
 }
 
 void run(const ReadDifficultyOptions& o) {

@@ -182,6 +182,27 @@ torch::Tensor class_labels(const SamplingFlags& flags, const models::ModelSpec& 
   return labels;
 }
 
+std::vector<double> parse_number_list(const std::string& text, const std::string& flag,
+                                      const std::string& what,
+                                      const std::function<bool(double)>& valid) {
+  std::vector<double> out;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    check(used > 0 && used == item.size() && valid(v), flag, ": '", item, "' is not ", what);
+    out.push_back(v);
+  }
+  check(!out.empty(), flag, " is empty");
+  return out;
+}
+
 std::vector<double> parse_budget_list(const std::string& text, const models::ModelSpec& spec) {
   if (text.empty() || text == "all") {
     return spec.elit ? models::valid_budgets(spec.tokens_per_group) : std::vector<double>{1.0};

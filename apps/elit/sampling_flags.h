@@ -1,6 +1,7 @@
 // Flags and output helpers shared by `elit sample`, `elit budgets` and `elit guidance`.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -81,6 +82,12 @@ LoadedModel load_model(const SamplingFlags& flags);
 // classes spread over the range.
 torch::Tensor class_labels(const SamplingFlags& flags, const models::ModelSpec& spec,
                            int64_t max_default = 16);
+
+// Numbers from a comma list ("1,2.5"); an item that is not a number, or that `valid` rejects, is
+// an error "FLAG: 'ITEM' is not WHAT"; an empty list is an error too.
+std::vector<double> parse_number_list(const std::string& text, const std::string& flag,
+                                      const std::string& what,
+                                      const std::function<bool(double)>& valid);
 
 // Budgets from a comma list ("0.25,0.5,1" or "all" = every valid budget of the model).
 std::vector<double> parse_budget_list(const std::string& text, const models::ModelSpec& spec);
