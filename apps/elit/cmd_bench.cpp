@@ -70,11 +70,11 @@ void add_bench_command(CLI::App& app) {
   auto* sample = add_mode(
       *bench, "sample",
       "time one sampling step (a guided velocity at t = 0.5) per guidance mode: none, cfg (both\n"
-      "branches batched at the budget), ccfg (unconditional branch at --uncond-budget), in\n"
-      "--steps rounds of one step per mode. Fields: what, model, batch, input_size, budget,\n"
-      "dtype, guidance, cfg_scale, uncond_budget, forwards, median_s, min_s, flops,\n"
-      "gflops_per_s, time_vs_cfg (ccfg: median of the per-round ratios), rss_growth_mb (over\n"
-      "the timed rounds), peak_rss_mb",
+      "branches batched into one forward at the budget), cfg_two_forwards (the same CFG as two\n"
+      "forwards), ccfg (unconditional branch at --uncond-budget), in --steps rounds of one step\n"
+      "per mode. Fields: what, model, batch, input_size, budget, dtype, guidance, cfg_scale,\n"
+      "uncond_budget, forwards, median_s, min_s, flops, gflops_per_s, time_vs_cfg (median of\n"
+      "the per-round ratios to cfg), rss_growth_mb (over the timed rounds), peak_rss_mb",
       sample_opts, bench::bench_sample);
   sample->add_option("--cfg-scale", sample_opts->cfg_scale, "guidance scale")
       ->capture_default_str();

@@ -185,18 +185,23 @@ TEST(BenchCli, SampleComparesCheapCfgWithCfg) {
                          " --batch 2 --steps 1 --warmup 0 --uncond-budget 0.25 --cfg-scale 3");
   ASSERT_EQ(r.rc, 0) << r.output;
   const auto lines = json_lines(r.output);
-  ASSERT_EQ(lines.size(), 3u) << r.output;
+  ASSERT_EQ(lines.size(), 4u) << r.output;
   EXPECT_EQ(lines[0]["guidance"], "none");
   EXPECT_EQ(lines[1]["guidance"], "cfg");
-  EXPECT_EQ(lines[2]["guidance"], "ccfg");
-  EXPECT_EQ(lines[2]["forwards"], 2);  // cheap CFG: a separate low-budget forward
-  EXPECT_EQ(lines[2]["uncond_budget"], 0.25);
-  // CFG doubles the FLOPs; cheap CFG adds a quarter-budget forward only.
-  const double none = lines[0]["flops"], cfg = lines[1]["flops"], ccfg = lines[2]["flops"];
+  EXPECT_EQ(lines[1]["forwards"], 1);  // both branches in one batch
+  EXPECT_EQ(lines[2]["guidance"], "cfg_two_forwards");
+  EXPECT_EQ(lines[2]["forwards"], 2);
+  EXPECT_EQ(lines[3]["guidance"], "ccfg");
+  EXPECT_EQ(lines[3]["forwards"], 2);  // cheap CFG: a separate low-budget forward
+  EXPECT_EQ(lines[3]["uncond_budget"], 0.25);
+  // CFG doubles the FLOPs however its branches run; cheap CFG adds a quarter-budget forward only.
+  const double none = lines[0]["flops"], cfg = lines[1]["flops"], ccfg = lines[3]["flops"];
   EXPECT_DOUBLE_EQ(cfg, 2 * none);
+  EXPECT_DOUBLE_EQ(lines[2]["flops"].get<double>(), cfg);
   EXPECT_GT(ccfg, none);
   EXPECT_LT(ccfg, cfg);
   EXPECT_TRUE(lines[2]["time_vs_cfg"].is_number());
+  EXPECT_TRUE(lines[3]["time_vs_cfg"].is_number());
 }
 
 TEST(BenchCli, BadModelOverrideIsAClearError) {
