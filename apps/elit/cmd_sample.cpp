@@ -2,20 +2,28 @@
 // or autoguidance; PNGs, one grid PNG and an ADM-layout .npz for evaluation.
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "commands.h"
 #include "distributed.h"
 #include "elit/dist/process_group.h"
+#include "elit/io/image.h"
+#include "elit/io/npz_stream.h"
 #include "elit/runtime/error.h"
 #include "elit/runtime/timing.h"
+#include "elit/sampling/cost.h"
 #include "elit/sampling/presets.h"
 #include "progress.h"
+#include "sampling_cost.h"
 #include "sampling_flags.h"
 
 namespace elit::app {
 namespace {
+
+namespace fs = std::filesystem;
 
 struct SampleOptions {
   SamplingFlags flags;
@@ -23,6 +31,7 @@ struct SampleOptions {
   std::optional<double> uncond_budget;
   bool autoguidance = false;
   std::string preset;
+  int64_t write_every = 1024;
   DistributedFlags dist;
 };
 
@@ -63,6 +72,68 @@ nlohmann::json settings_json(const SampleOptions& o, const LoadedModel& m,
           {"teacache_threshold", o.flags.teacache ? nlohmann::json(*o.flags.teacache) : nullptr}};
 }
 
+// Images in grid.png (the first ones), and labels listed in sample.json.
+constexpr int64_t kGridImages = 1024;
+constexpr int64_t kListedLabels = 100000;
+
+// Writes the images in blocks of `block` as `generate(begin, end)` makes them: PNGs, the .npz
+// (arr_0 and arr_1 = labels) and a grid of the first kGridImages. A latent model without a VAE
+// writes latents.npz instead. Returns the grid's path ("" for latents).
+std::string write_sample_blocks(const std::string& dir, const LoadedModel& m,
+                                const torch::Tensor& labels, int64_t block, int64_t columns,
+                                const std::function<torch::Tensor(int64_t, int64_t)>& generate) {
+  const int64_t n = labels.size(0);
+  const bool latents = m.data_space == "latents" && !m.vae;
+  auto make = [&](int64_t begin) {
+    const auto samples = generate(begin, std::min(n, begin + block));
+    return latents ? samples.to(torch::kFloat32) : io::to_uint8_images(m.to_pixels(samples));
+  };
+  fs::create_directories(fs::path(dir) / (latents ? "" : "images"));
+  auto first = make(0);  // its shape declares the arrays
+  auto shape = first.sizes().vec();
+  shape[0] = n;
+  const auto npz = (fs::path(dir) / (latents ? "latents.npz" : "samples.npz")).string();
+  std::vector<torch::Tensor> shown;
+  io::write_npz_streaming(npz,
+                          {{"arr_0", first.scalar_type(), shape}, {"arr_1", torch::kInt64, {n}}},
+                          [&](io::NpzRowSink& sink) {
+                            for (int64_t begin = 0; begin < n; begin += block) {
+                              const auto part = begin == 0 ? first : make(begin);
+                              if (!latents) {
+                                write_pngs((fs::path(dir) / "images").string(), part, begin);
+                                if (begin < kGridImages)
+                                  shown.push_back(part.narrow(
+                                      0, 0, std::min<int64_t>(part.size(0), kGridImages - begin)));
+                              }
+                              sink.append("arr_0", part);
+                            }
+                            sink.append("arr_1", labels);
+                          });
+  if (latents) {
+    note("model '" + m.spec.name + "' works in latent space and no --vae was given: wrote " +
+         "the latents (arr_0 float32 NCHW) to " + npz);
+    return "";
+  }
+  const auto grid = (fs::path(dir) / "grid.png").string();
+  io::write_png(grid, io::make_grid(torch::cat(shown), columns));
+  return grid;
+}
+
+// Model FLOPs of one image as sampled (the budget schedule, guidance and sampler; TeaCache's
+// skipped spans taken off), so that FD can be plotted against compute; from the analytic
+// count (measured by the FLOP counter otherwise).
+double flops_per_image(const sampling::GenerateOptions& g, const LoadedModel& m,
+                       const nlohmann::json& teacache) {
+  ForwardCosts costs(m);
+  const auto grid = sampling::time_grid(g.sampler, g.steps);
+  double per_image = static_cast<double>(sampling::sampling_flops_per_image(
+      g.sampler, grid, g.options, [&](double b) { return costs.flops(b); }));
+  if (teacache.is_object() && teacache.value("flops", 0.0) > 0) {
+    per_image *= 1.0 - teacache.value("flops_saved_fraction", 0.0);
+  }
+  return per_image;
+}
+
 void run(SampleOptions& o, const CLI::App& cmd) {
   start_command();
   apply_preset(o, cmd);
@@ -83,43 +154,63 @@ void run(SampleOptions& o, const CLI::App& cmd) {
       env.distributed() ? dist::ProcessGroup::create(env, o.dist.timeout()) : nullptr;
   const auto m = load_model(o.flags);
   o.flags.apply_teacache(g, m);
-  const auto labels = class_labels(o.flags, m.spec);
+  // One process writes the images block by block as they are made (memory stays bounded
+  // whatever --num); ranks gather their shares on rank 0, which holds them all.
+  const auto labels = class_labels(o.flags, m.spec, 16, /*held_in_memory=*/group != nullptr);
   const int64_t n = labels.size(0);
   const auto share = sampling::rank_share(n, g.batch_size, env.rank, env.world_size);
-  g.first_index = share.begin;  // the seeds of these images
-  const auto mine = labels.narrow(0, share.begin, share.end - share.begin);
-  const int64_t batches = (mine.size(0) + g.batch_size - 1) / g.batch_size;
+  const int64_t mine = share.end - share.begin;
+  const int64_t batches = (mine + g.batch_size - 1) / g.batch_size;
   Progress bar("sample", batches * g.steps, "step");
+  // Images [begin, end) of this process's share, as the sampler returns them (float64 NCHW).
+  auto generate = [&](int64_t begin, int64_t end) {
+    auto part = g;
+    part.first_index = share.begin + begin;  // the seeds of these images
+    const auto rows = labels.narrow(0, part.first_index, end - begin);
+    return sampling::generate(*m.model, m.model->condition_for_labels(rows), part,
+                              [&](int64_t done, int64_t batch_rows, const sampling::StepInfo& s) {
+                                bar.update(((begin + done) / g.batch_size) * g.steps + s.step + 1,
+                                           {{"img", std::to_string(begin + done + batch_rows) +
+                                                        "/" + std::to_string(mine)},
+                                            {"budget", format_value(s.budget)}});
+                              });
+  };
   const Stopwatch watch;
-  auto samples = sampling::generate(
-      *m.model, m.model->condition_for_labels(mine), g,
-      [&](int64_t done, int64_t rows, const sampling::StepInfo& s) {
-        bar.update((done / g.batch_size) * g.steps + s.step + 1,
-                   {{"img", std::to_string(done + rows) + "/" + std::to_string(mine.size(0))},
-                    {"budget", format_value(s.budget)}});
-      });
-  bar.finish();
+  // One column per listed class when that makes a readable grid.
+  const auto* label_data = labels.data_ptr<int64_t>();
+  const auto distinct = static_cast<int64_t>(
+      std::set<int64_t>(label_data, label_data + std::min<int64_t>(n, 4096)).size());
+  const int64_t shown = std::min<int64_t>(n, kGridImages);
+  const int64_t columns =
+      distinct > 1 && distinct <= 16
+          ? distinct
+          : static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(shown))));
+  std::string grid;
   if (group) {
-    samples = group->all_gather_cat(samples);  // rank order = image order
+    auto samples = group->all_gather_cat(generate(0, mine));  // rank order = image order
+    bar.finish();
     if (!env.is_main()) return;
+    grid = write_samples(o.flags.out, samples, m, columns, /*individual_pngs=*/true, labels);
+  } else {
+    // Blocks of whole batches, so that every image comes from the batch it would without blocks.
+    const int64_t block = g.batch_size * std::max<int64_t>(1, o.write_every / g.batch_size);
+    grid = write_sample_blocks(o.flags.out, m, labels, block, columns, generate);
+    bar.finish();
   }
   const double seconds = watch.seconds();
-  // One column per listed class when that makes a readable grid.
-  const std::vector<int64_t> label_list(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + n);
-  const auto distinct =
-      static_cast<int64_t>(std::set<int64_t>(label_list.begin(), label_list.end()).size());
-  const int64_t columns = distinct > 1 && distinct <= 16
-                              ? distinct
-                              : static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
-  const auto grid =
-      write_samples(o.flags.out, samples, m, columns, /*individual_pngs=*/true, labels);
   auto info = settings_json(o, m, g);
   info["images"] = n;
-  info["labels"] = label_list;
+  if (n <= kListedLabels) {
+    info["labels"] = std::vector<int64_t>(label_data, label_data + n);
+  } else {  // the labels cycle through the listed classes; they are also arr_1 of the .npz
+    info["labels"] = nullptr;
+    info["classes"] = std::vector<int64_t>(label_data, label_data + distinct);
+  }
   info["seconds"] = seconds;
   info["seconds_per_image"] = seconds / static_cast<double>(std::max<int64_t>(n, 1));
   info["processes"] = env.world_size;
   info["teacache"] = teacache_report(g, m);  // this process's share
+  info["flops_per_image"] = flops_per_image(g, m, info["teacache"]);
   write_text(o.flags.out + "/sample.json", info.dump(2) + "\n");
   if (!grid.empty()) {
     note("wrote " + std::to_string(n) + " images to " + o.flags.out + "/images, grid " + grid +
@@ -148,6 +239,11 @@ void add_sample_command(CLI::App& app) {
                   "quality | balanced | fast: sampler, steps, budget schedule, cheap CFG, TeaCache "
                   "and dtype chosen by measurement (docs/sampling.md); flags given explicitly win")
       ->check(CLI::IsMember({"quality", "balanced", "fast"}));
+  cmd->add_option("--write-every", o->write_every,
+                  "images generated and written per block (rounded to whole batches): what one "
+                  "process holds in memory, whatever --num")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   o->dist.add_to(*cmd, /*default_timeout_s=*/300);
   cmd->callback([o, cmd] { run(*o, *cmd); });
 }

@@ -142,7 +142,7 @@ LoadedModel load_model(const SamplingFlags& flags) {
 }
 
 torch::Tensor class_labels(const SamplingFlags& flags, const models::ModelSpec& spec,
-                           int64_t max_default) {
+                           int64_t max_default, bool held_in_memory) {
   check(spec.num_classes > 0, "model '", spec.name, "' is not class-conditional");
   std::vector<int64_t> classes;
   if (flags.classes.empty() || flags.classes == "all") {
@@ -170,15 +170,17 @@ torch::Tensor class_labels(const SamplingFlags& flags, const models::ModelSpec& 
   check(flags.num == kNumDefault || flags.num >= 1, "invalid --num ", flags.num,
         ": must be at least 1");
   const int64_t n = flags.num == kNumDefault ? static_cast<int64_t>(classes.size()) : flags.num;
-  // Checked before anything is allocated: the samples (float32) are held until written.
+  // Checked before anything is allocated: the samples (float32) are held until written, unless
+  // the command writes them block by block; the labels (8 bytes each) are held in any case.
   const uint64_t image_bytes =
-      4 * static_cast<uint64_t>(spec.in_channels * spec.height * spec.width);
+      held_in_memory ? 4 * static_cast<uint64_t>(spec.in_channels * spec.height * spec.width) : 8;
   check(static_cast<uint64_t>(n) <= kMaxSampleBytes / std::max<uint64_t>(image_bytes, 1), "--num ",
-        n, " would hold ", static_cast<double>(n) * image_bytes / (1 << 30),
-        " GiB of samples in memory (limit ", kMaxSampleBytes >> 30,
+        n, " would hold ", static_cast<double>(n) * image_bytes / (1 << 30), " GiB of ",
+        held_in_memory ? "samples" : "labels", " in memory (limit ", kMaxSampleBytes >> 30,
         " GiB): sample in several runs with different --seed");
   auto labels = torch::empty({n}, torch::kInt64);
-  for (int64_t i = 0; i < n; ++i) labels[i] = classes[i % classes.size()];
+  auto* data = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) data[i] = classes[i % classes.size()];
   return labels;
 }
 
@@ -237,17 +239,19 @@ std::string format_value(double v) {
   return out.str();
 }
 
+void write_pngs(const std::string& dir, const torch::Tensor& images, int64_t first_index) {
+  fs::create_directories(dir);
+  char name[32];
+  for (int64_t i = 0; i < images.size(0); ++i) {
+    std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(first_index + i));
+    io::write_png((fs::path(dir) / name).string(), images[i]);
+  }
+}
+
 std::string write_image_set(const std::string& dir, const torch::Tensor& images, int64_t columns,
                             bool individual_pngs, const torch::Tensor& labels) {
   fs::create_directories(dir);
-  if (individual_pngs) {
-    fs::create_directories(fs::path(dir) / "images");
-    char name[32];
-    for (int64_t i = 0; i < images.size(0); ++i) {
-      std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(i));
-      io::write_png((fs::path(dir) / "images" / name).string(), images[i]);
-    }
-  }
+  if (individual_pngs) write_pngs((fs::path(dir) / "images").string(), images, 0);
   std::map<std::string, torch::Tensor> arrays{{"arr_0", images.contiguous()}};
   if (labels.defined()) arrays["arr_1"] = labels.to(torch::kInt64).cpu();
   io::write_npz((fs::path(dir) / "samples.npz").string(), arrays);

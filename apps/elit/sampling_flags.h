@@ -81,7 +81,7 @@ LoadedModel load_model(const SamplingFlags& flags);
 // --classes: every class when the model has at most `max_default` classes, else that many
 // classes spread over the range.
 torch::Tensor class_labels(const SamplingFlags& flags, const models::ModelSpec& spec,
-                           int64_t max_default = 16);
+                           int64_t max_default = 16, bool held_in_memory = true);
 
 // Numbers from a comma list ("1,2.5"); an item that is not a number, or that `valid` rejects, is
 // an error "FLAG: 'ITEM' is not WHAT"; an empty list is an error too.
@@ -107,6 +107,9 @@ bool write_labelled_grid(const std::string& png_path, const std::string& svg_pat
                          const torch::Tensor& samples, const LoadedModel& model, int64_t columns,
                          const std::vector<std::string>& row_labels,
                          const std::vector<std::string>& column_labels, const std::string& title);
+
+// Writes uint8 images [N, H, W, C] as dir/NNNNNN.png, numbered from `first_index`.
+void write_pngs(const std::string& dir, const torch::Tensor& images, int64_t first_index);
 
 // Writes uint8 images [N, H, W, C] under `dir`: images/NNNNNN.png (when asked), grid.png and
 // samples.npz (arr_0, and arr_1 labels when given). Returns the grid path.

@@ -5,56 +5,16 @@
 #include <set>
 
 #include "elit/runtime/error.h"
+#include "pickle_globals.h"
+#include "pickle_shape.h"
 
 namespace elit::io {
 namespace {
 
 using Kind = PyValue::Kind;
-
-// torch.save pickles nest a few levels (state_dict -> tensor -> size tuple); anything deeper is
-// hostile, and deep values would overflow the stack of every recursive consumer (and of
-// shared_ptr's own destructor).
-constexpr size_t kMaxNesting = 1000;
-// A value reached twice counts twice for consumers that walk the tree: shared references must
-// not expand into more values than this ("billion laughs" through the memo).
-constexpr uint64_t kMaxExpandedValues = uint64_t(1) << 26;
-
-bool is_container(const PyValue& v) {
-  return !v.items.empty() || !v.dict.empty();
-}
-
-torch::ScalarType storage_dtype(const std::string& name) {
-  static const std::map<std::string, torch::ScalarType> table = {
-      {"torch.FloatStorage", torch::kFloat32}, {"torch.DoubleStorage", torch::kFloat64},
-      {"torch.HalfStorage", torch::kFloat16},  {"torch.BFloat16Storage", torch::kBFloat16},
-      {"torch.LongStorage", torch::kInt64},    {"torch.IntStorage", torch::kInt32},
-      {"torch.ShortStorage", torch::kInt16},   {"torch.CharStorage", torch::kInt8},
-      {"torch.ByteStorage", torch::kUInt8},    {"torch.BoolStorage", torch::kBool}};
-  auto it = table.find(name);
-  return it == table.end() ? at::ScalarType::Undefined : it->second;
-}
-
-// Class references that are understood as data. Everything else is refused.
-bool allowed_global(const std::string& name) {
-  static const std::set<std::string> allowed = {"collections.OrderedDict",
-                                                "torch._utils._rebuild_tensor_v2",
-                                                "torch._utils._rebuild_parameter",
-                                                "argparse.Namespace",
-                                                "builtins.set",
-                                                "builtins.frozenset",
-                                                "_codecs.encode"};
-  return allowed.count(name) > 0 || storage_dtype(name) != at::ScalarType::Undefined;
-}
-
-std::vector<int64_t> int_tuple(const PyRef& v, const std::string& ctx) {
-  check(v && (v->kind == Kind::Tuple || v->kind == Kind::List), ctx, ": expected a tuple of ints");
-  std::vector<int64_t> out;
-  for (const auto& x : v->items) {
-    check(x->kind == Kind::Int, ctx, ": expected a tuple of ints, found ", x->describe());
-    out.push_back(x->i);
-  }
-  return out;
-}
+using pickle_detail::allowed_global;
+using pickle_detail::call_global;
+using pickle_detail::check_shape;
 
 class Unpickler {
  public:
@@ -80,7 +40,8 @@ class Unpickler {
       step(op);
     }
     check(stack_.size() == 1, ctx(), ": pickle ended with ", stack_.size(), " values on the stack");
-    check_shape(stack_.back());  // fills kept_: what the result reaches is acyclic and shallow
+    // What the result reaches is acyclic and shallow, and kept when the unpickler is released.
+    kept_ = check_shape(stack_.back(), "pickle in '" + origin_ + "'");
     return stack_.back();
   }
 
@@ -90,57 +51,6 @@ class Unpickler {
     v->kind = kind;
     created_.push_back(v);
     return v;
-  }
-
-  // Walks the result without recursion: refuses cycles, nesting deeper than kMaxNesting and
-  // shared references that expand past kMaxExpandedValues. Marks what the root reaches as kept.
-  void check_shape(const PyRef& root) {
-    enum State { kOpen, kDone };
-    std::map<const PyValue*, std::pair<State, uint64_t>> seen;  // state, expanded size when done
-    struct Frame {
-      const PyValue* v;
-      size_t next;
-    };
-    std::vector<Frame> path{{root.get(), 0}};
-    seen[root.get()] = {kOpen, 0};
-    const std::string where = "pickle in '" + origin_ + "'";
-    while (!path.empty()) {
-      Frame& f = path.back();
-      const PyValue* child = nullptr;
-      const size_t n_items = f.v->items.size();
-      if (f.next < n_items) {
-        child = f.v->items[f.next].get();
-      } else if (f.next < n_items + 2 * f.v->dict.size()) {
-        const auto& kv = f.v->dict[(f.next - n_items) / 2];
-        child = ((f.next - n_items) % 2 == 0 ? kv.first : kv.second).get();
-      }
-      if (!child) {  // all children done: this value's expanded size is known
-        uint64_t total = 1;
-        for (const auto& x : f.v->items) total += seen[x.get()].second;
-        for (const auto& [k, x] : f.v->dict) total += seen[k.get()].second + seen[x.get()].second;
-        check(total <= kMaxExpandedValues, where, ": shared references expand to more than ",
-              kMaxExpandedValues, " values (a memo bomb, not a torch.save file)");
-        seen[f.v] = {kDone, total};
-        path.pop_back();
-        continue;
-      }
-      ++f.next;
-      auto it = seen.find(child);
-      if (it != seen.end()) {
-        check(it->second.first == kDone, where, ": a ", child->describe(),
-              " contains itself (cyclic data is not a torch.save state)");
-        continue;
-      }
-      if (!is_container(*child)) {
-        seen[child] = {kDone, 1};
-        continue;
-      }
-      check(path.size() < kMaxNesting, where, ": values nested deeper than ", kMaxNesting,
-            " levels (not a torch.save state; refused before anything walks it)");
-      seen[child] = {kOpen, 0};
-      path.push_back({child, 0});
-    }
-    for (const auto& [v, state] : seen) kept_.insert(v);
   }
 
   std::string ctx() const { return "pickle in '" + origin_ + "' at byte " + std::to_string(pos_); }
@@ -223,41 +133,8 @@ class Unpickler {
   PyRef call(const PyRef& callable, const PyRef& args) {
     check(callable->kind == Kind::Global, ctx(), ": cannot call ", callable->describe());
     check(args->kind == Kind::Tuple, ctx(), ": call arguments must be a tuple");
-    const std::string& f = callable->s;
-    const auto& a = args->items;
-    if (f == "collections.OrderedDict" || f == "argparse.Namespace") {
-      auto r = make(f == "argparse.Namespace" ? Kind::Object : Kind::Dict);
-      r->s = f;
-      return r;
-    }
-    if (f == "builtins.set" || f == "builtins.frozenset") {
-      auto r = make(Kind::Set);
-      if (!a.empty()) r->items = a[0]->items;
-      return r;
-    }
-    if (f == "_codecs.encode") {  // protocol 2's spelling of bytes: encode(str, 'latin1')
-      check(!a.empty() && a[0]->kind == Kind::Str, ctx(), ": bad _codecs.encode call");
-      auto r = make(Kind::Bytes);
-      r->s = a[0]->s;  // the text is already latin-1 code points stored as UTF-8 for ASCII data
-      return r;
-    }
-    if (f == "torch._utils._rebuild_parameter") {
-      check(!a.empty() && a[0]->kind == Kind::Tensor, ctx(), ": bad _rebuild_parameter call");
-      return a[0];
-    }
-    if (f == "torch._utils._rebuild_tensor_v2") {
-      check(a.size() >= 4 && a[0]->kind == Kind::Storage && a[1]->kind == Kind::Int, ctx(),
-            ": bad _rebuild_tensor_v2 arguments");
-      auto r = make(Kind::Tensor);
-      r->tensor = a[0]->tensor;
-      r->tensor.offset = a[1]->i;
-      r->tensor.sizes = int_tuple(a[2], ctx());
-      r->tensor.strides = int_tuple(a[3], ctx());
-      check(r->tensor.sizes.size() == r->tensor.strides.size(), ctx(),
-            ": tensor sizes and strides differ in length");
-      return r;
-    }
-    fail(ctx(), ": '", f, "' cannot be called");
+    return call_global(
+        callable->s, args->items, [this](Kind kind) { return make(kind); }, ctx());
   }
 
   void step(uint8_t op) {
@@ -490,48 +367,6 @@ class Unpickler {
 };
 
 }  // namespace
-
-PyRef PyValue::get(const std::string& key) const {
-  if (kind != Kind::Dict && kind != Kind::Object) return nullptr;
-  for (const auto& [k, v] : dict) {
-    if (k->kind == Kind::Str && k->s == key) return v;
-  }
-  return nullptr;
-}
-
-std::string PyValue::describe() const {
-  switch (kind) {
-    case Kind::None:
-      return "None";
-    case Kind::Bool:
-      return "bool";
-    case Kind::Int:
-      return "int";
-    case Kind::Float:
-      return "float";
-    case Kind::Str:
-      return "str";
-    case Kind::Bytes:
-      return "bytes";
-    case Kind::List:
-      return "list";
-    case Kind::Tuple:
-      return "tuple";
-    case Kind::Dict:
-      return "dict";
-    case Kind::Set:
-      return "set";
-    case Kind::Tensor:
-      return "tensor";
-    case Kind::Object:
-      return "object " + s;
-    case Kind::Global:
-      return "class " + s;
-    case Kind::Storage:
-      return "storage";
-  }
-  return "?";
-}
 
 PyRef unpickle(const std::string& data, const PersistentLoader& persistent_load,
                const std::string& origin) {

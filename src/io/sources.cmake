@@ -3,6 +3,9 @@ list(APPEND ELIT_SOURCES
   src/io/state_dict.cpp
   src/io/zip_reader.cpp
   src/io/pickle.cpp
+  src/io/pickle_globals.cpp
+  src/io/pickle_shape.cpp
+  src/io/pickle_value.cpp
   src/io/published_checkpoint.cpp
   src/io/model_file.cpp
   src/io/image.cpp

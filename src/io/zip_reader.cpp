@@ -35,7 +35,7 @@ bool fits(uint64_t offset, uint64_t size, uint64_t file_size) {
 
 }  // namespace
 
-uint32_t crc32_of(const std::string& bytes) {
+uint32_t crc32_update(uint32_t crc, const char* data, size_t size) {
   static const auto table = [] {
     std::array<uint32_t, 256> t{};
     for (uint32_t i = 0; i < 256; ++i) {
@@ -45,9 +45,15 @@ uint32_t crc32_of(const std::string& bytes) {
     }
     return t;
   }();
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char ch : bytes) crc = table[(crc ^ ch) & 0xFF] ^ (crc >> 8);
+  crc ^= 0xFFFFFFFFu;
+  for (size_t i = 0; i < size; ++i) {
+    crc = table[(crc ^ static_cast<unsigned char>(data[i])) & 0xFF] ^ (crc >> 8);
+  }
   return crc ^ 0xFFFFFFFFu;
+}
+
+uint32_t crc32_of(const std::string& bytes) {
+  return crc32_update(0, bytes.data(), bytes.size());
 }
 
 ZipReader::ZipReader(std::string path) : path_(std::move(path)) {

@@ -48,7 +48,7 @@ TEST(HostileCli, SampleCountsAreChecked) {
   const auto out = testing::temp_dir("hostile_cli_out") + "/out";
   expect_error(run_elit("--threads 1 -q sample --weights " + w + " --num 0 --steps 1 --out " + out),
                "invalid --num 0");
-  // Refused at once: 10^12 images would never fit in memory.
+  // Refused at once: even the labels of 10^12 images (written block by block) would not fit.
   expect_error(run_elit("--threads 1 -q sample --weights " + w +
                         " --num 1000000000000 --steps 1 --out " + out),
                "--num 1000000000000 would hold");

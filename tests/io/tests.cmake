@@ -8,6 +8,7 @@ list(APPEND ELIT_FAST_TEST_SOURCES
   io/labelled_grid_test.cpp
   io/heat_map_test.cpp
   io/npz_test.cpp
+  io/npz_stream_test.cpp
   io/vae_file_test.cpp
   io/hostile_files_test.cpp
   io/fuzz_seeds_test.cpp

@@ -60,6 +60,25 @@ TEST(SampleCli, WritesPngsGridAndAdmNpzFromARunFolder) {
   EXPECT_EQ(settings["checkpoint"], run + "/checkpoints/0000200/ema.safetensors");
 }
 
+// `elit sample` writes its images block by block (--write-every), so memory stays bounded
+// whatever --num: the blocks give the images, PNGs and .npz of one block, byte for byte.
+TEST(SampleCli, ImagesWrittenInBlocksEqualOneBlock) {
+  const auto run = make_run("cli_blocks");
+  const std::string common = "sample --ckpt " + run + " --classes all --num 7 --steps 2 " +
+                             "--cfg-scale 2 --batch-size 2 --out " + run;
+  auto r = run_cli(common + "/one");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_cli(common + "/blocks --write-every 3");  // rounded down to whole batches: 2
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(read_file(run + "/blocks/samples.npz"), read_file(run + "/one/samples.npz"));
+  EXPECT_EQ(read_file(run + "/blocks/images/000006.png"),
+            read_file(run + "/one/images/000006.png"));
+  EXPECT_EQ(read_file(run + "/blocks/grid.png"), read_file(run + "/one/grid.png"));
+  EXPECT_FALSE(fs::exists(run + "/blocks/images/000007.png"));
+  EXPECT_EQ(nlohmann::json::parse(read_file(run + "/blocks/sample.json"))["labels"].size(), 7u);
+  EXPECT_NE(run_cli(common + "/zero --write-every 0").status, 0);
+}
+
 TEST(SampleCli, BadInputIsAClearError) {
   const auto run = make_run("cli_bad");
   const auto ckpt = run + "/checkpoints/0000200/ema.safetensors";

@@ -1,7 +1,7 @@
 // Fast sampling through the `elit` binary: `elit teacache calibrate` stores its fits in the model
 // file and `--teacache` uses them (threshold 0 changes nothing; a huge one skips all but the first
-// and last steps); presets resolve to the settings docs/sampling.md documents, and explicit flags
-// win over a preset.
+// and last steps; sample.json's FLOPs per image count what ran); presets resolve to the settings
+// docs/sampling.md documents, and explicit flags win over a preset.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -76,6 +76,16 @@ TEST(TeaCacheCli, CalibrateStoresFitsThatSamplingUses) {
   EXPECT_EQ(tc["skipped"], 8);       // all but the first and last step of each branch
   EXPECT_TRUE(tc["calibrated"].get<bool>());
   EXPECT_GT(tc["flops_saved_fraction"].get<double>(), 0.0);
+  // sample.json's FLOPs per image take the skipped spans off, and cheap CFG's cheaper branch.
+  const double plain_flops = settings(dir + "/plain")["flops_per_image"];
+  EXPECT_GT(plain_flops, 0.0);
+  EXPECT_NEAR(settings(dir + "/huge")["flops_per_image"].get<double>(),
+              plain_flops * (1.0 - tc["flops_saved_fraction"].get<double>()), 1e-9 * plain_flops);
+  r = run_cli(common + "/ccfg --uncond-budget 0.25");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const double ccfg_flops = settings(dir + "/ccfg")["flops_per_image"];
+  EXPECT_LT(ccfg_flops, plain_flops);
+  EXPECT_GT(ccfg_flops, plain_flops / 2);
 
   // Calibration records every step: a threshold there is a mistake, said so.
   r = run_cli("teacache calibrate --ckpt " + model + " --teacache 0.1 --out " + dir + "/x");

@@ -43,5 +43,7 @@ class ZipReader {
 
 // CRC-32 (IEEE 802.3, as zip uses it).
 uint32_t crc32_of(const std::string& bytes);
+// The same, continued over more bytes: crc32_update(crc32_update(0, a), b) == crc32_of(a + b).
+uint32_t crc32_update(uint32_t crc, const char* data, size_t size);
 
 }  // namespace elit::io
