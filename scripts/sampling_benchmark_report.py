@@ -10,7 +10,11 @@ reported as the drift of the machine over the run.
 """
 import json
 import math
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from svg_plot import chart  # noqa: E402
 
 
 def mean(values):
@@ -67,33 +71,15 @@ def main():
 
 
 def write_plot(rows, path):
-    w, h, left, bottom, top, right = 760, 480, 70, 50, 40, 30
-    xs = [r["images_per_s"] for r in rows]
-    ys = [r["fd"] for r in rows]
-    x_max, y_max = max(xs) * 1.1, max(ys) * 1.15
-    sx = lambda v: left + (w - left - right) * v / x_max
-    sy = lambda v: h - bottom - (h - top - bottom) * v / y_max
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-             'font-family="sans-serif" font-size="11">',
-             f'<rect width="{w}" height="{h}" fill="white"/>',
-             f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">'
-             'FD (lower is better) against images per second</text>',
-             f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="black"/>',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="black"/>',
-             f'<text x="{w / 2}" y="{h - 12}" text-anchor="middle">images per second</text>',
-             f'<text x="16" y="{h / 2}" transform="rotate(-90 16 {h / 2})" '
-             'text-anchor="middle">FD</text>']
-    for i in range(6):
-        xv, yv = x_max * i / 5, y_max * i / 5
-        parts.append(f'<text x="{sx(xv)}" y="{h - bottom + 16}" text-anchor="middle">{xv:.0f}</text>')
-        parts.append(f'<text x="{left - 6}" y="{sy(yv) + 4}" text-anchor="end">{yv:.0f}</text>')
-    for r in rows:
-        color = "#d62728" if r.get("system") == "published" else "#1f77b4"
-        x, y = sx(r["images_per_s"]), sy(r["fd"])
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{color}"/>')
-        parts.append(f'<text x="{x + 6:.1f}" y="{y - 6:.1f}">{r["name"]}</text>')
-    parts.append("</svg>")
-    open(path, "w").write("\n".join(parts) + "\n")
+    series = [{"name": name, "color": color,
+               "points": [(r["images_per_s"], r["fd"], r["name"]) for r in rows
+                          if (r.get("system") == "published") == published]}
+              for name, color, published in (("elit", "#1f77b4", False),
+                                             ("published code", "#d62728", True))]
+    floors = [r["fd_floor"] for r in rows if r.get("fd_floor") is not None]
+    chart(path, "FD (lower is better) against images per second", "images per second", "FD",
+          [s for s in series if s["points"]],
+          level=(floors[0], "real-vs-real floor") if floors else None)
 
 
 if __name__ == "__main__":
