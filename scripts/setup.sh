@@ -21,6 +21,7 @@ packages=(
 )
 if [ "${ELIT_WITH_TEST_DEPS:-0}" = 1 ]; then
   packages+=(chromium)  # headless browser for the web page test (ctest -L browser)
+  packages+=(python3)   # the experiment scripts' reports (standard library only; Experiments.*.Quick)
 fi
 if [ "${ELIT_WITH_PUBLISHED_BENCH:-0}" = 1 ]; then
   # Debian's torch 1.13 for /usr/bin/python3 (the libtorch elit links), to run the published

@@ -178,8 +178,8 @@ void run(SampleOptions& o, const CLI::App& cmd) {
   const Stopwatch watch;
   // One column per listed class when that makes a readable grid.
   const auto* label_data = labels.data_ptr<int64_t>();
-  const auto distinct = static_cast<int64_t>(
-      std::set<int64_t>(label_data, label_data + std::min<int64_t>(n, 4096)).size());
+  const std::set<int64_t> classes(label_data, label_data + std::min<int64_t>(n, 4096));
+  const auto distinct = static_cast<int64_t>(classes.size());
   const int64_t shown = std::min<int64_t>(n, kGridImages);
   const int64_t columns =
       distinct > 1 && distinct <= 16
@@ -202,9 +202,9 @@ void run(SampleOptions& o, const CLI::App& cmd) {
   info["images"] = n;
   if (n <= kListedLabels) {
     info["labels"] = std::vector<int64_t>(label_data, label_data + n);
-  } else {  // the labels cycle through the listed classes; they are also arr_1 of the .npz
+  } else {  // too many to list: they cycle through --classes and are arr_1 of the .npz
     info["labels"] = nullptr;
-    info["classes"] = std::vector<int64_t>(label_data, label_data + distinct);
+    info["classes"] = classes;
   }
   info["seconds"] = seconds;
   info["seconds_per_image"] = seconds / static_cast<double>(std::max<int64_t>(n, 1));
