@@ -6,7 +6,7 @@
 #   equal time     each model's last checkpoint;
 #   equal updates  both models at the last step both reached.
 # Writes results.jsonl (one line per model x setting), results.json, table.md and fd.svg.
-#   scripts/experiments/e1_elit_vs_sit.sh [--minutes 12] [--num 1000] [--cfg 3] [--seeds 2]
+#   scripts/experiments/e1_elit_vs_sit.sh [--minutes 10] [--num 1000] [--cfg 3] [--seeds 2]
 #                                         [--out runs/experiments/e1] [--quick]
 #     --seeds K  sample the equal-time pair at --cfg from K seeds (0, 1000, ...): the FD spread
 #     --quick    20 updates each, 16 images: checks that the script runs (CI)
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/experiments/common.sh
 
-minutes=12 cfg=3 seeds=2 out=""
+minutes=10 cfg=3 seeds=2 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes="$2"; shift 2 ;;
