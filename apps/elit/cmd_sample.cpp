@@ -155,7 +155,8 @@ void run(SampleOptions& o, const CLI::App& cmd) {
   const auto m = load_model(o.flags);
   o.flags.apply_teacache(g, m);
   // One process writes the images block by block as they are made (memory stays bounded
-  // whatever --num); ranks gather their shares on rank 0, which holds them all.
+  // whatever --num); ranks gather their shares on rank 0, which holds them all and writes them
+  // the same way.
   const auto labels = class_labels(o.flags, m.spec, 16, /*held_in_memory=*/group != nullptr);
   const int64_t n = labels.size(0);
   const auto share = sampling::rank_share(n, g.batch_size, env.rank, env.world_size);
@@ -185,15 +186,16 @@ void run(SampleOptions& o, const CLI::App& cmd) {
       distinct > 1 && distinct <= 16
           ? distinct
           : static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(shown))));
+  // Blocks of whole batches, so that every image comes from the batch it would without blocks.
+  const int64_t block = g.batch_size * std::max<int64_t>(1, o.write_every / g.batch_size);
   std::string grid;
   if (group) {
-    auto samples = group->all_gather_cat(generate(0, mine));  // rank order = image order
+    const auto samples = group->all_gather_cat(generate(0, mine));  // rank order = image order
     bar.finish();
     if (!env.is_main()) return;
-    grid = write_samples(o.flags.out, samples, m, columns, /*individual_pngs=*/true, labels);
+    grid = write_sample_blocks(o.flags.out, m, labels, block, columns,
+                               [&](int64_t b, int64_t e) { return samples.narrow(0, b, e - b); });
   } else {
-    // Blocks of whole batches, so that every image comes from the batch it would without blocks.
-    const int64_t block = g.batch_size * std::max<int64_t>(1, o.write_every / g.batch_size);
     grid = write_sample_blocks(o.flags.out, m, labels, block, columns, generate);
     bar.finish();
   }
