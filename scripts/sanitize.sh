@@ -10,7 +10,10 @@ jobs=${ELIT_JOBS:-2}
 [[ -f "$build/CMakeCache.txt" ]] ||
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DELIT_SANITIZE=address,undefined -DELIT_BUILD_BENCH=OFF
-cmake --build "$build" -t elit_cli elit_fast_tests -j "$jobs"
+# Everything labelled fast: the unit tests and the server's tests (their own executable).
+targets=(elit_cli elit_fast_tests)
+grep -q '^build elit_serve_tests' "$build/build.ninja" 2>/dev/null && targets+=(elit_serve_tests)
+cmake --build "$build" -t "${targets[@]}" -j "$jobs"
 # libtorch is not built with ASan: keep its one-off allocations out of the leak report, and
 # let its allocator fail over to exceptions as it expects.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:detect_odr_violation=0}"

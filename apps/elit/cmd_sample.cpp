@@ -1,7 +1,11 @@
 // elit sample: images from a checkpoint at any budget (or budget schedule), with CFG, cheap CFG
 // or autoguidance; PNGs, one grid PNG and an ADM-layout .npz for evaluation.
+#include <signal.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -16,6 +20,7 @@
 #include "elit/runtime/timing.h"
 #include "elit/sampling/cost.h"
 #include "elit/sampling/presets.h"
+#include "interrupt.h"
 #include "progress.h"
 #include "sampling_cost.h"
 #include "sampling_flags.h"
@@ -75,6 +80,23 @@ nlohmann::json settings_json(const SampleOptions& o, const LoadedModel& m,
 // Images in grid.png (the first ones), and labels listed in sample.json.
 constexpr int64_t kGridImages = 1024;
 constexpr int64_t kListedLabels = 100000;
+
+// A run killed outright (SIGKILL, power) leaves its temporary .npz behind: remove those whose
+// process is gone, saying so.
+void remove_stale_partial_files(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const auto name = entry.path().filename().string();
+    const auto mark = name.rfind(".tmp.");
+    if (name.rfind(".samples.npz", 0) != 0 && name.rfind(".latents.npz", 0) != 0) continue;
+    if (mark == std::string::npos) continue;
+    const auto pid = std::atoll(name.c_str() + mark + 5);
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+      fs::remove(entry.path(), ec);
+      note("removed " + entry.path().string() + ", left by an earlier run that did not finish");
+    }
+  }
+}
 
 // Writes the images in blocks of `block` as `generate(begin, end)` makes them: PNGs, the .npz
 // (arr_0 and arr_1 = labels) and a grid of the first kGridImages. A latent model without a VAE
@@ -154,27 +176,52 @@ void run(SampleOptions& o, const CLI::App& cmd) {
       env.distributed() ? dist::ProcessGroup::create(env, o.dist.timeout()) : nullptr;
   const auto m = load_model(o.flags);
   o.flags.apply_teacache(g, m);
-  // One process writes the images block by block as they are made (memory stays bounded
-  // whatever --num); ranks gather their shares on rank 0, which holds them all and writes them
-  // the same way.
-  const auto labels = class_labels(o.flags, m.spec, 16, /*held_in_memory=*/group != nullptr);
+  // Images are made and written block by block (memory stays bounded whatever --num). Ranks
+  // work in rounds of one block each: every rank makes its share of the round (whole batches,
+  // contiguous, in rank order) and rank 0 gathers the round and writes it.
+  const auto labels = class_labels(o.flags, m.spec, 16, /*held_in_memory=*/false);
   const int64_t n = labels.size(0);
-  const auto share = sampling::rank_share(n, g.batch_size, env.rank, env.world_size);
-  const int64_t mine = share.end - share.begin;
-  const int64_t batches = (mine + g.batch_size - 1) / g.batch_size;
-  Progress bar("sample", batches * g.steps, "step");
-  // Images [begin, end) of this process's share, as the sampler returns them (float64 NCHW).
+  // Blocks of whole batches, so that every image comes from the batch it would without blocks.
+  const int64_t block = g.batch_size * std::max<int64_t>(1, o.write_every / g.batch_size);
+  const int64_t round = block * env.world_size;
+  auto my_part = [&](int64_t begin, int64_t end) {  // of round [begin, end): global indices
+    const auto s = sampling::rank_share(end - begin, g.batch_size, env.rank, env.world_size);
+    return sampling::Share{begin + s.begin, begin + s.end};
+  };
+  int64_t my_batches = 0, my_images = 0;
+  for (int64_t r = 0; r < n; r += round) {
+    const auto s = my_part(r, std::min(n, r + round));
+    my_batches += (s.end - s.begin + g.batch_size - 1) / g.batch_size;
+    my_images += s.end - s.begin;
+  }
+  Progress bar("sample", my_batches * g.steps, "step");
+  const StopOnSignal stop;  // Ctrl-C / SIGTERM: stop after this step; samples.npz is not left half
+  int64_t batches_done = 0, images_done = 0;
+  // Images [begin, end) (global indices, whole batches) as the sampler returns them (float64 NCHW).
   auto generate = [&](int64_t begin, int64_t end) {
+    if (begin == end)  // a rank without work in the last round
+      return torch::empty({0, m.spec.in_channels, m.spec.height, m.spec.width}, torch::kFloat64);
     auto part = g;
-    part.first_index = share.begin + begin;  // the seeds of these images
-    const auto rows = labels.narrow(0, part.first_index, end - begin);
-    return sampling::generate(*m.model, m.model->condition_for_labels(rows), part,
-                              [&](int64_t done, int64_t batch_rows, const sampling::StepInfo& s) {
-                                bar.update(((begin + done) / g.batch_size) * g.steps + s.step + 1,
-                                           {{"img", std::to_string(begin + done + batch_rows) +
-                                                        "/" + std::to_string(mine)},
-                                            {"budget", format_value(s.budget)}});
-                              });
+    part.first_index = begin;  // the seeds of these images
+    const auto rows = labels.narrow(0, begin, end - begin);
+    auto images = sampling::generate(
+        *m.model, m.model->condition_for_labels(rows), part,
+        [&](int64_t done, int64_t batch_rows, const sampling::StepInfo& s) {
+          stop.throw_if_requested("after " + std::to_string(images_done) +
+                                  " images: their PNGs are in " + o.flags.out +
+                                  "/images; the .npz is written only when complete");
+          bar.update((batches_done + done / g.batch_size) * g.steps + s.step + 1,
+                     {{"img", std::to_string(images_done + done + batch_rows) + "/" +
+                                  std::to_string(my_images)},
+                      {"budget", format_value(s.budget)}});
+        });
+    batches_done += (end - begin + g.batch_size - 1) / g.batch_size;
+    images_done += end - begin;
+    return images;
+  };
+  auto make_round = [&](int64_t begin, int64_t end) {
+    const auto s = my_part(begin, end);
+    return group ? group->all_gather_cat(generate(s.begin, s.end)) : generate(s.begin, s.end);
   };
   const Stopwatch watch;
   // One column per listed class when that makes a readable grid.
@@ -186,19 +233,15 @@ void run(SampleOptions& o, const CLI::App& cmd) {
       distinct > 1 && distinct <= 16
           ? distinct
           : static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(shown))));
-  // Blocks of whole batches, so that every image comes from the batch it would without blocks.
-  const int64_t block = g.batch_size * std::max<int64_t>(1, o.write_every / g.batch_size);
   std::string grid;
-  if (group) {
-    const auto samples = group->all_gather_cat(generate(0, mine));  // rank order = image order
-    bar.finish();
-    if (!env.is_main()) return;
-    grid = write_sample_blocks(o.flags.out, m, labels, block, columns,
-                               [&](int64_t b, int64_t e) { return samples.narrow(0, b, e - b); });
+  if (env.is_main()) {
+    remove_stale_partial_files(o.flags.out);
+    grid = write_sample_blocks(o.flags.out, m, labels, round, columns, make_round);
   } else {
-    grid = write_sample_blocks(o.flags.out, m, labels, block, columns, generate);
-    bar.finish();
+    for (int64_t r = 0; r < n; r += round) make_round(r, std::min(n, r + round));
   }
+  bar.finish();
+  if (!env.is_main()) return;
   const double seconds = watch.seconds();
   auto info = settings_json(o, m, g);
   info["images"] = n;

@@ -1,7 +1,5 @@
 // elit train: trains a model from a YAML/JSON configuration with the published train.py keys,
 // any key overridable on the command line (--learning-rate 3e-4, --model_config.depth 6).
-#include <atomic>
-#include <csignal>
 #include <iostream>
 #include <sstream>
 
@@ -13,6 +11,7 @@
 #include "elit/runtime/error.h"
 #include "elit/train/process_group_communicator.h"
 #include "elit/train/trainer.h"
+#include "interrupt.h"
 #include "progress.h"
 
 namespace elit::app {
@@ -24,14 +23,6 @@ struct TrainOptions {
   bool resume = false, print_config = false;
   DistributedFlags dist;
 };
-
-std::atomic<bool> g_stop{false};
-
-void on_interrupt(int) {
-  g_stop = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-  std::signal(SIGTERM, SIG_DFL);
-}
 
 bool is_bool_key(const std::string& name) {
   for (const auto& k : train::train_config_keys()) {
@@ -136,10 +127,9 @@ void run(const TrainOptions& o, const std::vector<std::string>& extras) {
   bar.set_time_limit(parsed.max_minutes * 60.0);
   double rate = 0;
   train::TrainEvents events;
-  events.should_stop = [] { return g_stop.load(); };
+  const StopOnSignal stop;  // Ctrl-C / SIGTERM: save a checkpoint after this update, then end
+  events.should_stop = [&] { return stop.requested(); };
   events.on_step = [&](const train::StepLog& s) { print_progress(bar, s, rate); };
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
   const auto summary = trainer.run(events);
   bar.finish();
   note("run folder " + trainer.run_dir() + ", last checkpoint " + summary.last_checkpoint);

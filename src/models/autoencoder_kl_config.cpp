@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "elit/models/config_reader.h"
+#include "elit/runtime/config_schema.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -11,37 +11,130 @@ namespace {
 
 const char* kWhat = "AutoencoderKL config";
 
-void read_ddconfig(const ConfigReader& r, AutoencoderKLConfig& c) {
-  r.get("double_z", c.double_z);
-  r.get("z_channels", c.z_channels);
-  r.get("resolution", c.resolution);
-  r.get("in_channels", c.in_channels);
-  r.get("out_ch", c.out_ch);
-  r.get("ch", c.ch);
-  r.get("ch_mult", c.ch_mult);
-  r.get("num_res_blocks", c.num_res_blocks);
-  r.get("attn_resolutions", c.attn_resolutions);
-  r.get("dropout", c.dropout);
+using C = AutoencoderKLConfig;
+
+// ldm's ddconfig (Encoder/Decoder arguments).
+const ConfigSchema<C>& ddconfig_schema() {
+  static const auto s =
+      ConfigSchema<C>(std::string(kWhat) + " ddconfig")
+          .key("double_z", &C::double_z, "the encoder outputs mean and logvar (must be true)")
+          .key("z_channels", &C::z_channels, "latent channels")
+          .key("resolution", &C::resolution, "image size (decides where attention sits)")
+          .key("in_channels", &C::in_channels, "image channels")
+          .key("out_ch", &C::out_ch, "decoded channels")
+          .key("ch", &C::ch, "base width")
+          .key("ch_mult", &C::ch_mult, "width multiple per level")
+          .key("num_res_blocks", &C::num_res_blocks, "ResNet blocks per level")
+          .key("attn_resolutions", &C::attn_resolutions, "resolutions with attention")
+          .key("dropout", &C::dropout, "dropout (inference never drops)");
+  return s;
 }
 
-const std::set<std::string>& ddconfig_keys() {
-  static const std::set<std::string> keys = {
-      "double_z", "z_channels", "resolution",     "in_channels",      "out_ch",
-      "ch",       "ch_mult",    "num_res_blocks", "attn_resolutions", "dropout"};
-  return keys;
+// ldm's AutoencoderKL arguments; the ddconfig keys may also stand at the top level (they win).
+const ConfigSchema<C>& ldm_schema() {
+  static const auto s = [] {
+    ConfigSchema<C> schema(kWhat);
+    schema.family("autoencoder_kl")
+        .accepted("target", "the published ...AutoencoderKL class",
+                  [](const nlohmann::json& t) {
+                    check(t.is_string() &&
+                              t.get<std::string>().find("AutoencoderKL") != std::string::npos,
+                          kWhat, ": target must be an AutoencoderKL class, got ", t.dump());
+                  })
+        .custom(
+            "ddconfig", "object", "ldm Encoder/Decoder arguments",
+            [](const nlohmann::json& v, C& c) { ddconfig_schema().read(v, c); },
+            [](const C& c, nlohmann::json& out) {
+              out["ddconfig"] = ddconfig_schema().to_json(c);
+            });
+    for (const auto& k : ddconfig_schema().keys()) schema.custom(k.name, k.type, k.doc, k.read);
+    schema.key("embed_dim", &C::embed_dim, "channels of the latent z")
+        .key("scale_factor", &C::scale_factor, "latents = (z - shift_factor) * scale_factor")
+        .key("shift_factor", &C::shift_factor, "see scale_factor")
+        .key("norm_groups", &C::norm_groups, "GroupNorm groups")
+        .own()
+        .accepted("monitor", "training only")
+        .accepted("lossconfig", "training only")
+        .accepted("params", "the published first_stage_config's arguments (read instead)");
+    return schema;
+  }();
+  return s;
 }
 
 // A diffusers block type list: the levels whose blocks carry attention (Attn* types).
-std::vector<bool> attention_levels(const ConfigReader& r, const char* key, const std::string& plain,
-                                   const std::string& with_attn) {
+std::vector<bool> attention_levels(const nlohmann::json& list, const char* key,
+                                   const std::string& plain, const std::string& with_attn) {
+  check(list.is_array(), kWhat, ": ", key, " must be a list, got ", list.dump());
   std::vector<bool> out;
-  for (const auto& t : r.at(key)) {
+  for (const auto& t : list) {
     const std::string type = t.is_string() ? t.get<std::string>() : t.dump();
     check(type == plain || type == with_attn, kWhat, ": ", key, " entry '", type,
           "' is not supported (expected ", plain, " or ", with_attn, ")");
     out.push_back(type == with_attn);
   }
   return out;
+}
+
+const char* kDiffusers = "diffusers AutoencoderKL config";
+
+std::function<void(const nlohmann::json&)> text_is(const char* key, std::string want) {
+  return [key, want](const nlohmann::json& v) {
+    std::string got;
+    config_value::read(v, got, std::string(kDiffusers) + ": key '" + key + "'");
+    check(got == want, kDiffusers, ": ", key, " must be '", want, "', got '", got, "'");
+  };
+}
+
+std::function<void(const nlohmann::json&)> layers_on(const char* key) {
+  return [key](const nlohmann::json& v) {
+    bool on = true;
+    config_value::read(v, on, std::string(kDiffusers) + ": key '" + key + "'");
+    check(on, kDiffusers, ": ", key, " = false is not supported (the ldm layout has these layers)");
+  };
+}
+
+std::function<void(const nlohmann::json&)> not_supported(const char* key) {
+  return [key](const nlohmann::json& v) {
+    check(v.is_null(), kDiffusers, ": per-channel ", key,
+          " is not supported (only scaling_factor and shift_factor)");
+  };
+}
+
+// diffusers' config.json; the block lists are read together afterwards.
+const ConfigSchema<C>& diffusers_schema() {
+  static const auto s =
+      ConfigSchema<C>(kDiffusers)
+          .accepted("_class_name", "AutoencoderKL", text_is("_class_name", "AutoencoderKL"))
+          .accepted("_diffusers_version", "informative")
+          .accepted("_name_or_path", "informative")
+          .accepted("act_fn", "silu", text_is("act_fn", "silu"))
+          .accepted("block_out_channels", "width per level (read with the block types)")
+          .accepted("down_block_types", "DownEncoderBlock2D | AttnDownEncoderBlock2D per level")
+          .accepted("up_block_types", "UpDecoderBlock2D | AttnUpDecoderBlock2D per level")
+          .key("in_channels", &C::in_channels, "image channels")
+          .key("out_channels", &C::out_ch, "decoded channels")
+          .custom("latent_channels", "int", "latent channels (z_channels and embed_dim)",
+                  [](const nlohmann::json& v, C& c) {
+                    config_value::read(v, c.z_channels,
+                                       std::string(kDiffusers) + ": key 'latent_channels'");
+                  })
+          .key("layers_per_block", &C::num_res_blocks, "ResNet blocks per level")
+          .key("norm_num_groups", &C::norm_groups, "GroupNorm groups")
+          .key("sample_size", &C::resolution, "image size")
+          .key("scaling_factor", &C::scale_factor, "latent scale")
+          .custom("shift_factor", "float?", "latent shift; null: 0",
+                  [](const nlohmann::json& v, C& c) {
+                    if (!v.is_null())
+                      config_value::read(v, c.shift_factor,
+                                         std::string(kDiffusers) + ": key 'shift_factor'");
+                  })
+          .accepted("latents_mean", "only null", not_supported("latents_mean"))
+          .accepted("latents_std", "only null", not_supported("latents_std"))
+          .accepted("force_upcast", "no effect here")
+          .accepted("use_quant_conv", "only true", layers_on("use_quant_conv"))
+          .accepted("use_post_quant_conv", "only true", layers_on("use_post_quant_conv"))
+          .accepted("mid_block_add_attention", "only true", layers_on("mid_block_add_attention"));
+  return s;
 }
 
 }  // namespace
@@ -66,54 +159,22 @@ void AutoencoderKLConfig::validate() const {
 }
 
 AutoencoderKLConfig autoencoder_kl_config_from_json(const nlohmann::json& j) {
-  std::set<std::string> known = ddconfig_keys();
-  for (const char* k : {"embed_dim", "ddconfig", "monitor", "lossconfig", "scale_factor",
-                        "shift_factor", "norm_groups", "family", "target", "params"}) {
-    known.insert(k);
-  }
-  ConfigReader r(j, kWhat, known);
   // The published YAML's first_stage_config: {target: ...AutoencoderKL, params: {...}}.
-  if (r.has("params")) {
-    check(!r.has("ddconfig") && !r.has("embed_dim"), kWhat,
+  if (j.is_object() && j.contains("params")) {
+    check(!j.contains("ddconfig") && !j.contains("embed_dim"), kWhat,
           ": give either 'params' (as first_stage_config) or its contents, not both");
-    return autoencoder_kl_config_from_json(r.at("params"));
-  }
-  if (r.has("target")) {
-    const auto& t = r.at("target");
-    check(t.is_string() && t.get<std::string>().find("AutoencoderKL") != std::string::npos, kWhat,
-          ": target must be an AutoencoderKL class, got ", t.dump());
+    AutoencoderKLConfig ignored;
+    ldm_schema().read(j, ignored);  // the keys beside it (target) are checked too
+    return autoencoder_kl_config_from_json(j["params"]);
   }
   AutoencoderKLConfig c;
-  if (r.has("ddconfig")) {
-    ConfigReader dd(r.at("ddconfig"), std::string(kWhat) + " ddconfig", ddconfig_keys());
-    read_ddconfig(dd, c);
-  }
-  read_ddconfig(r, c);
-  r.get("embed_dim", c.embed_dim);
-  r.get("scale_factor", c.scale_factor);
-  r.get("shift_factor", c.shift_factor);
-  r.get("norm_groups", c.norm_groups);
+  ldm_schema().read(j, c);
   c.validate();
   return c;
 }
 
 nlohmann::json autoencoder_kl_config_to_json(const AutoencoderKLConfig& c) {
-  return {{"family", "autoencoder_kl"},
-          {"embed_dim", c.embed_dim},
-          {"scale_factor", c.scale_factor},
-          {"shift_factor", c.shift_factor},
-          {"norm_groups", c.norm_groups},
-          {"ddconfig",
-           {{"double_z", c.double_z},
-            {"z_channels", c.z_channels},
-            {"resolution", c.resolution},
-            {"in_channels", c.in_channels},
-            {"out_ch", c.out_ch},
-            {"ch", c.ch},
-            {"ch_mult", c.ch_mult},
-            {"num_res_blocks", c.num_res_blocks},
-            {"attn_resolutions", c.attn_resolutions},
-            {"dropout", c.dropout}}}};
+  return ldm_schema().to_json(c);
 }
 
 bool is_diffusers_vae_config(const nlohmann::json& j) {
@@ -121,65 +182,37 @@ bool is_diffusers_vae_config(const nlohmann::json& j) {
 }
 
 AutoencoderKLConfig autoencoder_kl_config_from_diffusers(const nlohmann::json& j) {
-  const std::string what = "diffusers AutoencoderKL config";
-  ConfigReader r(j, what, {"_class_name",     "_diffusers_version",  "_name_or_path",
-                           "act_fn",          "block_out_channels",  "down_block_types",
-                           "up_block_types",  "in_channels",         "out_channels",
-                           "latent_channels", "layers_per_block",    "norm_num_groups",
-                           "sample_size",     "scaling_factor",      "shift_factor",
-                           "latents_mean",    "latents_std",         "force_upcast",
-                           "use_quant_conv",  "use_post_quant_conv", "mid_block_add_attention"});
-  auto string_is = [&](const char* key, const std::string& want) {
-    if (!r.has(key)) return;
-    std::string v;
-    r.get(key, v);
-    check(v == want, what, ": ", key, " must be '", want, "', got '", v, "'");
-  };
-  string_is("_class_name", "AutoencoderKL");
-  string_is("act_fn", "silu");
-  for (const char* key : {"use_quant_conv", "use_post_quant_conv", "mid_block_add_attention"}) {
-    bool on = true;
-    r.get(key, on);
-    check(on, what, ": ", key, " = false is not supported (the ldm layout has these layers)");
-  }
-  for (const char* key : {"latents_mean", "latents_std"}) {
-    check(!r.has(key) || r.at(key).is_null(), what, ": per-channel ", key,
-          " is not supported (only scaling_factor and shift_factor)");
-  }
   AutoencoderKLConfig c;
+  diffusers_schema().read(j, c);
+  c.embed_dim = c.z_channels;
   std::vector<int64_t> widths = {128, 256, 512, 512};
-  r.get("block_out_channels", widths);
-  check(!widths.empty() && widths[0] > 0, what, ": block_out_channels must list positive widths");
+  if (j.contains("block_out_channels")) {
+    config_value::read(j["block_out_channels"], widths,
+                       std::string(kDiffusers) + ": key 'block_out_channels'");
+  }
+  check(!widths.empty() && widths[0] > 0, kDiffusers,
+        ": block_out_channels must list positive widths");
   c.ch = widths[0];
   c.ch_mult.clear();
   for (int64_t w : widths) {
-    check(w % c.ch == 0, what, ": block_out_channels ", w, " is not a multiple of the first (",
-          c.ch, "), which ldm's ch_mult needs");
+    check(w % c.ch == 0, kDiffusers, ": block_out_channels ", w,
+          " is not a multiple of the first (", c.ch, "), which ldm's ch_mult needs");
     c.ch_mult.push_back(w / c.ch);
   }
-  r.get("in_channels", c.in_channels);
-  r.get("out_channels", c.out_ch);
-  r.get("latent_channels", c.z_channels);
-  c.embed_dim = c.z_channels;
-  r.get("layers_per_block", c.num_res_blocks);
-  r.get("norm_num_groups", c.norm_groups);
-  r.get("sample_size", c.resolution);
-  r.get("scaling_factor", c.scale_factor);
-  if (r.has("shift_factor") && !r.at("shift_factor").is_null())
-    r.get("shift_factor", c.shift_factor);
   // Attention inside the levels (Attn* block types) maps to ldm's attn_resolutions.
-  const auto down =
-      r.has("down_block_types")
-          ? attention_levels(r, "down_block_types", "DownEncoderBlock2D", "AttnDownEncoderBlock2D")
-          : std::vector<bool>(widths.size(), false);
-  auto up = r.has("up_block_types")
-                ? attention_levels(r, "up_block_types", "UpDecoderBlock2D", "AttnUpDecoderBlock2D")
+  const auto down = j.contains("down_block_types")
+                        ? attention_levels(j["down_block_types"], "down_block_types",
+                                           "DownEncoderBlock2D", "AttnDownEncoderBlock2D")
+                        : std::vector<bool>(widths.size(), false);
+  auto up = j.contains("up_block_types")
+                ? attention_levels(j["up_block_types"], "up_block_types", "UpDecoderBlock2D",
+                                   "AttnUpDecoderBlock2D")
                 : std::vector<bool>(widths.size(), false);
-  check(down.size() == widths.size() && up.size() == widths.size(), what,
+  check(down.size() == widths.size() && up.size() == widths.size(), kDiffusers,
         ": down_block_types and up_block_types need one entry per block_out_channels (",
         widths.size(), ")");
   std::reverse(up.begin(), up.end());  // up_blocks run from the deepest level
-  check(down == up, what,
+  check(down == up, kDiffusers,
         ": attention must sit at the same levels of the encoder and decoder "
         "(ldm's attn_resolutions)");
   for (size_t level = 0; level < down.size(); ++level) {

@@ -3,7 +3,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "elit/models/config_reader.h"
+#include "elit/models/latent_interface_keys.h"
+#include "elit/runtime/config_schema.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -21,28 +22,38 @@ const std::map<std::string, std::pair<int64_t, int64_t>>& sizes() {
   return table;
 }
 
-// One entry of k-diffusion's self_attns list -> the level's attention fields.
-void read_self_attn(const nlohmann::json& j, HDiTLevelSpec& level) {
-  ConfigReader r(j, "HDiT self_attns entry", {"type", "d_head", "kernel_size", "window_size"});
-  std::string type;
-  r.get("type", type);
-  check(type == "global" || type == "neighborhood" || type == "none",
-        "HDiT self_attns type must be 'global', 'neighborhood' or 'none', got '", type, "'",
-        type == "shifted-window" ? " (shifted-window attention is not implemented)" : "");
-  level.attention = type;
-  level.d_head = 64;  // k-diffusion defaults
-  level.kernel_size = 7;
-  r.get("d_head", level.d_head);
-  r.get("kernel_size", level.kernel_size);
+// One entry of k-diffusion's self_attns list: the level's attention fields.
+const ConfigSchema<HDiTLevelSpec>& self_attn_schema() {
+  using L = HDiTLevelSpec;
+  static const auto s =
+      ConfigSchema<L>("HDiT self_attns entry")
+          .custom("type", "string", "global | neighborhood | none",
+                  [](const nlohmann::json& v, L& level) {
+                    std::string type;
+                    config_value::read(v, type, "HDiT self_attns entry: key 'type'");
+                    check(type == "global" || type == "neighborhood" || type == "none",
+                          "HDiT self_attns type must be 'global', 'neighborhood' or 'none', got '",
+                          type, "'",
+                          type == "shifted-window"
+                              ? " (shifted-window attention is not implemented)"
+                              : "");
+                    level.attention = type;
+                  })
+          .key("d_head", &L::d_head, "attention head width")
+          .key("kernel_size", &L::kernel_size, "neighbourhood size")
+          .accepted("window_size", "shifted-window attention only (not implemented)");
+  return s;
 }
 
-// The per-level lists of a k-diffusion model section, applied to `c.levels`.
-void read_levels(const ConfigReader& r, HDiTConfig& c) {
+// The per-level lists of a k-diffusion model section, applied to `c.levels`: they go together
+// (one entry per level), so they are read after the single keys.
+void read_levels(const nlohmann::json& j, HDiTConfig& c) {
+  auto given = [&](const char* key) { return j.contains(key) && !j[key].is_null(); };
   std::vector<int64_t> depths, widths, d_ffs;
-  r.get("depths", depths);
-  r.get("widths", widths);
-  check(r.has("depths") == r.has("widths"), "HDiT config: depths and widths go together");
-  if (r.has("depths")) {
+  check(given("depths") == given("widths"), "HDiT config: depths and widths go together");
+  if (given("depths")) {
+    config_value::read(j["depths"], depths, "HDiT config: key 'depths'");
+    config_value::read(j["widths"], widths, "HDiT config: key 'widths'");
     check(!depths.empty() && depths.size() == widths.size(), "HDiT config: depths (", depths.size(),
           ") and widths (", widths.size(), ") need one entry per level");
     c.levels.clear();
@@ -55,31 +66,147 @@ void read_levels(const ConfigReader& r, HDiTConfig& c) {
   auto expect = [&](const char* key, size_t got) {
     check(got == n, "HDiT config: ", key, " has ", got, " entries for ", n, " levels");
   };
-  if (r.has("d_ffs") && !r.at("d_ffs").is_null()) {
-    r.get("d_ffs", d_ffs);
+  if (given("d_ffs")) {
+    config_value::read(j["d_ffs"], d_ffs, "HDiT config: key 'd_ffs'");
     expect("d_ffs", d_ffs.size());
     for (size_t i = 0; i < n; ++i) c.levels[i].d_ff = d_ffs[i];
   }
-  if (r.has("self_attns") && !r.at("self_attns").is_null()) {
-    const auto& list = r.at("self_attns");
+  if (given("self_attns")) {
+    const auto& list = j["self_attns"];
     check(list.is_array(), "HDiT config: self_attns must be a list, got ", list.dump());
     expect("self_attns", list.size());
-    for (size_t i = 0; i < n; ++i) read_self_attn(list[i], c.levels[i]);
-  }
-  if (r.has("dropout_rate") && !r.at("dropout_rate").is_null()) {
-    const auto& d = r.at("dropout_rate");
-    if (d.is_number()) {
-      for (auto& l : c.levels) l.dropout = d.get<double>();
-    } else {
-      check(d.is_array(), "HDiT config: dropout_rate must be a number or a list, got ", d.dump());
-      expect("dropout_rate", d.size());
-      for (size_t i = 0; i < n; ++i) {
-        check(d[i].is_number(), "HDiT config: dropout_rate entries must be numbers, got ",
-              d.dump());
-        c.levels[i].dropout = d[i].get<double>();
-      }
+    for (size_t i = 0; i < n; ++i) {
+      c.levels[i].d_head = 64;  // k-diffusion defaults
+      c.levels[i].kernel_size = 7;
+      self_attn_schema().read(list[i], c.levels[i]);
     }
   }
+  if (given("dropout_rate")) {
+    const auto& d = j["dropout_rate"];
+    std::vector<double> rates;
+    if (d.is_number()) {
+      rates.assign(n, d.get<double>());
+    } else {
+      config_value::read(d, rates, "HDiT config: key 'dropout_rate' (a number or a list)");
+      expect("dropout_rate", rates.size());
+    }
+    for (size_t i = 0; i < n; ++i) c.levels[i].dropout = rates[i];
+  }
+}
+
+void write_levels(const HDiTConfig& c, nlohmann::json& out) {
+  nlohmann::json depths, widths, d_ffs, self_attns, dropout;
+  for (const auto& l : c.levels) {
+    depths.push_back(l.depth);
+    widths.push_back(l.width);
+    d_ffs.push_back(l.d_ff);
+    nlohmann::json a = {{"type", l.attention}};
+    if (l.attention != "none") a["d_head"] = l.d_head;
+    if (l.attention == "neighborhood") a["kernel_size"] = l.kernel_size;
+    self_attns.push_back(a);
+    dropout.push_back(l.dropout);
+  }
+  out["depths"] = depths;
+  out["widths"] = widths;
+  out["d_ffs"] = d_ffs;
+  out["self_attns"] = self_attns;
+  out["dropout_rate"] = dropout;
+}
+
+// [h, w] or one integer for both, as k-diffusion's input_size / patch_size.
+ConfigSchema<HDiTConfig>::Reader pair_reader(const char* key, int64_t HDiTConfig::*first,
+                                             int64_t HDiTConfig::*second) {
+  return [key, first, second](const nlohmann::json& v, HDiTConfig& c) {
+    if (v.is_number_integer()) {
+      c.*first = c.*second = v.get<int64_t>();
+      return;
+    }
+    check(v.is_array() && v.size() == 2 && v[0].is_number_integer() && v[1].is_number_integer(),
+          "HDiT config: key '", key, "' must be an integer or a list of two integers, got ",
+          v.dump());
+    c.*first = v[0].get<int64_t>();
+    c.*second = v[1].get<int64_t>();
+  };
+}
+
+// A key of k-diffusion's model section that must keep its default here.
+std::function<void(const nlohmann::json&)> must_be(const char* key, nlohmann::json expected,
+                                                   const char* why) {
+  return [key, expected, why](const nlohmann::json& v) {
+    check(v == expected, "HDiT config: ", key, " must be ", expected.dump(), " (", why, "), got ",
+          v.dump());
+  };
+}
+
+// k-diffusion's model section (config_*.json "model"), then this project's keys.
+const ConfigSchema<HDiTConfig>& schema() {
+  using C = HDiTConfig;
+  const char* level_list = "per level (read together with depths and widths)";
+  static const auto s = add_latent_interface_keys(
+      ConfigSchema<C>("HDiT config")
+          .family("hdit")
+          .custom(
+              "type", "string", "\"image_transformer_v2\"",
+              [](const nlohmann::json& v, C&) {
+                check(v == "image_transformer_v2", "not an HDiT config: type ", v.dump());
+              },
+              [](const C&, nlohmann::json& out) { out["type"] = "image_transformer_v2"; })
+          .model_name(&C::model, "a named model (HDiT-S/2, ...) whose sizes come first")
+          .key("input_channels", &C::input_channels, "input channels")
+          .custom("input_size", "list", "[h, w] or one integer",
+                  pair_reader("input_size", &C::input_h, &C::input_w),
+                  [](const C& c, nlohmann::json& out) {
+                    out["input_size"] = {c.input_h, c.input_w};
+                  })
+          .custom("patch_size", "list", "[h, w] or one integer",
+                  pair_reader("patch_size", &C::patch_h, &C::patch_w),
+                  [](const C& c, nlohmann::json& out) {
+                    out["patch_size"] = {c.patch_h, c.patch_w};
+                  })
+          .custom(
+              "depths", "list", "layers per level", [](const nlohmann::json&, C&) {}, write_levels)
+          .accepted("widths", "token width per level (read together with depths)")
+          .accepted("d_ffs", level_list)
+          .accepted("self_attns", level_list)
+          .accepted("dropout_rate", "a number, or one per level")
+          .key("mapping_width", &C::mapping_width, "mapping network width")
+          .key("mapping_depth", &C::mapping_depth, "mapping network depth")
+          .custom(
+              "mapping_d_ff", "int?", "mapping MLP width; null: 3 * mapping_width",
+              [](const nlohmann::json& v, C& c) {
+                if (v.is_null()) return;
+                config_value::read(v, c.mapping_d_ff, "HDiT config: key 'mapping_d_ff'");
+              },
+              [](const C& c, nlohmann::json& out) { out["mapping_d_ff"] = c.mapping_d_ff; })
+          .accepted(
+              "mapping_cond_dim", "extra mapping input: only 0",
+              must_be("mapping_cond_dim", 0, "no extra mapping conditioning input is implemented"))
+          .key("mapping_dropout_rate", &C::mapping_dropout, "mapping network dropout")
+          .accepted("augment_wrapper", "k-diffusion augmentation wrapper: no effect here")
+          .accepted("skip_stages", "k-diffusion: no effect here")
+          .accepted("has_variance", "only false", must_be("has_variance", false, "not supported"))
+          // k-diffusion training keys of the same section: they configure its EDM loss/sampling
+          .accepted("loss_config", "k-diffusion training")
+          .accepted("loss_weighting", "k-diffusion training")
+          .accepted("loss_scales", "k-diffusion training")
+          .accepted("augment_prob", "k-diffusion training")
+          .accepted("sigma_data", "k-diffusion training")
+          .accepted("sigma_min", "k-diffusion training")
+          .accepted("sigma_max", "k-diffusion training")
+          .accepted("sigma_sample_density", "k-diffusion training")
+          // this project
+          .key("num_classes", &C::num_classes, "class table rows (last: null class); 0: none")
+          .own()
+          .key("class_dropout_prob", &C::class_dropout_prob, "training label dropout")
+          .own()
+          .key("rf_time_eps", &C::rf_time_eps, "rectified-flow t clamp")
+          .own()
+          .key("encoder_depth", &C::encoder_depth, "ELIT: mid-level layers before Read")
+          .own()
+          .key("decoder_depth", &C::decoder_depth, "ELIT: mid-level layers after Write")
+          .own(),
+      "one per mid-level token");
+  return s;
 }
 
 }  // namespace
@@ -185,101 +312,16 @@ bool is_named_hdit_model(const std::string& name) {
 }
 
 HDiTConfig hdit_config_from_json(const nlohmann::json& j) {
-  ConfigReader r(
-      j, "HDiT config",
-      {// k-diffusion model section
-       "type", "input_channels", "input_size", "patch_size", "depths", "widths", "d_ffs",
-       "self_attns", "dropout_rate", "mapping_width", "mapping_depth", "mapping_d_ff",
-       "mapping_cond_dim", "mapping_dropout_rate", "augment_wrapper", "skip_stages", "has_variance",
-       // k-diffusion training keys of the same section: they configure the EDM loss/sampling
-       "loss_config", "loss_weighting", "loss_scales", "augment_prob", "sigma_data", "sigma_min",
-       "sigma_max", "sigma_sample_density",
-       // this project
-       "family", "model", "num_classes", "class_dropout_prob", "rf_time_eps", "enable_elit",
-       "group_size", "encoder_depth", "decoder_depth", "elit_max_mask_prob", "elit_min_mask_prob",
-       "latent_pos_embed_rows"});
-  std::string family = "hdit", type = "image_transformer_v2";
-  r.get("family", family);
-  r.get("type", type);
-  check(family == "hdit" && type == "image_transformer_v2", "not an HDiT config: family '", family,
-        "', type '", type, "'");
-  HDiTConfig c;
-  if (r.has("model") && !j["model"].is_null()) {
-    std::string name;
-    r.get("model", name);
-    if (is_named_hdit_model(name)) c = named_hdit_config(name);
-    c.model = name;
-  }
-  int64_t mapping_cond_dim = 0;
-  r.get("mapping_cond_dim", mapping_cond_dim);
-  check(mapping_cond_dim == 0,
-        "HDiT config: mapping_cond_dim must be 0 (no extra mapping "
-        "conditioning input is implemented), got ",
-        mapping_cond_dim);
-  bool has_variance = false;
-  r.get("has_variance", has_variance);
-  check(!has_variance, "HDiT config: has_variance is not supported");
-  r.get("input_channels", c.input_channels);
-  r.get_pair("input_size", c.input_h, c.input_w);
-  r.get_pair("patch_size", c.patch_h, c.patch_w);
-  read_levels(r, c);
-  r.get("mapping_width", c.mapping_width);
-  if (r.has("mapping_width") && !r.has("mapping_d_ff")) c.mapping_d_ff = 3 * c.mapping_width;
-  if (r.has("mapping_d_ff") && !r.at("mapping_d_ff").is_null())
-    r.get("mapping_d_ff", c.mapping_d_ff);
-  r.get("mapping_depth", c.mapping_depth);
-  r.get("mapping_dropout_rate", c.mapping_dropout);
-  r.get("num_classes", c.num_classes);
-  r.get("class_dropout_prob", c.class_dropout_prob);
-  r.get("rf_time_eps", c.rf_time_eps);
-  r.get("enable_elit", c.enable_elit);
-  r.get("group_size", c.group_size);
-  r.get("encoder_depth", c.encoder_depth);
-  r.get("decoder_depth", c.decoder_depth);
-  r.get("elit_max_mask_prob", c.elit_max_mask_prob);
-  r.get("elit_min_mask_prob", c.elit_min_mask_prob);
-  r.get("latent_pos_embed_rows", c.latent_pos_embed_rows);
+  auto c = apply_named_model<HDiTConfig>(j, HDiTConfig{}, is_named_hdit_model, named_hdit_config);
+  schema().read(j, c);
+  read_levels(j, c);
+  const bool d_ff_given = j.contains("mapping_d_ff") && !j["mapping_d_ff"].is_null();
+  if (j.contains("mapping_width") && !d_ff_given) c.mapping_d_ff = 3 * c.mapping_width;
   return c;
 }
 
 nlohmann::json hdit_config_to_json(const HDiTConfig& c) {
-  nlohmann::json depths, widths, d_ffs, self_attns, dropout;
-  for (const auto& l : c.levels) {
-    depths.push_back(l.depth);
-    widths.push_back(l.width);
-    d_ffs.push_back(l.d_ff);
-    nlohmann::json a = {{"type", l.attention}};
-    if (l.attention != "none") a["d_head"] = l.d_head;
-    if (l.attention == "neighborhood") a["kernel_size"] = l.kernel_size;
-    self_attns.push_back(a);
-    dropout.push_back(l.dropout);
-  }
-  nlohmann::json j = {{"family", "hdit"},
-                      {"model", c.model},
-                      {"type", "image_transformer_v2"},
-                      {"input_channels", c.input_channels},
-                      {"input_size", {c.input_h, c.input_w}},
-                      {"patch_size", {c.patch_h, c.patch_w}},
-                      {"depths", depths},
-                      {"widths", widths},
-                      {"d_ffs", d_ffs},
-                      {"self_attns", self_attns},
-                      {"dropout_rate", dropout},
-                      {"mapping_depth", c.mapping_depth},
-                      {"mapping_width", c.mapping_width},
-                      {"mapping_d_ff", c.mapping_d_ff},
-                      {"mapping_dropout_rate", c.mapping_dropout},
-                      {"num_classes", c.num_classes},
-                      {"class_dropout_prob", c.class_dropout_prob},
-                      {"rf_time_eps", c.rf_time_eps},
-                      {"enable_elit", c.enable_elit},
-                      {"group_size", c.group_size},
-                      {"encoder_depth", c.encoder_depth},
-                      {"decoder_depth", c.decoder_depth},
-                      {"latent_pos_embed_rows", c.latent_pos_embed_rows}};
-  j["elit_max_mask_prob"] = c.elit_max_mask_prob ? nlohmann::json(*c.elit_max_mask_prob) : nullptr;
-  j["elit_min_mask_prob"] = c.elit_min_mask_prob ? nlohmann::json(*c.elit_min_mask_prob) : nullptr;
-  return j;
+  return schema().to_json(c);
 }
 
 }  // namespace elit::models

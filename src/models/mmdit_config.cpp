@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "elit/runtime/config_schema.h"
 #include "elit/runtime/error.h"
 #include "elit/text/tokenizer.h"
 
@@ -74,86 +75,152 @@ void read_context_embedder(const json& v, MMDiTConfig& c) {
   if (p.contains("out_features")) c.hidden_size = p["out_features"].get<int64_t>();
 }
 
-template <typename T>
-void read_key(const json& j, const char* key, T& out) {
-  if (!j.contains(key)) return;
-  try {
-    out = j[key].get<T>();
-  } catch (const json::exception&) {
-    fail("model config key '", key, "' has the wrong type: ", j[key].dump());
-  }
-}
-
-void read_optional(const json& j, const char* key, std::optional<double>& out) {
-  if (!j.contains(key)) return;
-  if (j[key].is_null()) return out.reset();
-  check(j[key].is_number(), "model config key '", key, "' must be a number or null, got ",
-        j[key].dump());
-  out = j[key].get<double>();
-}
-
-// The integer keys that map one-to-one onto a field.
-const std::vector<std::pair<const char*, int64_t MMDiTConfig::*>>& int_fields() {
+// The published MMDiT constructor arguments (sd3_impls.py), then this project's (builtin text
+// encoder, label context, latent interface). Options of a mode not in use are not written.
+const ConfigSchema<MMDiTConfig>& schema() {
   using C = MMDiTConfig;
-  static const std::vector<std::pair<const char*, int64_t C::*>> table = {
-      {"patch_size", &C::patch_size},
-      {"in_channels", &C::in_channels},
-      {"depth", &C::depth},
-      {"hidden_size", &C::hidden_size},
-      {"num_heads", &C::num_heads},
-      {"pos_embed_max_size", &C::pos_embed_max_size},
-      {"context_in_features", &C::context_in_features},
-      {"text_max_tokens", &C::text_max_tokens},
-      {"text_width", &C::text_width},
-      {"text_depth", &C::text_depth},
-      {"text_heads", &C::text_heads},
-      {"encoder_depth", &C::encoder_depth},
-      {"dit_decoder_depth", &C::dit_decoder_depth},
-      {"group_size", &C::group_size},
-      {"elit_write_depth", &C::elit_write_depth},
-      {"latent_pos_embed_rows", &C::latent_pos_embed_rows}};
-  return table;
-}
-
-void check_known_keys(const json& j) {
-  static const std::set<std::string> known = {"family",
-                                              "model",
-                                              "input_size",
-                                              "patch_size",
-                                              "in_channels",
-                                              "depth",
-                                              "hidden_size",
-                                              "num_heads",
-                                              "mlp_ratio",
-                                              "qkv_bias",
-                                              "qk_norm",
-                                              "x_block_self_attn_layers",
-                                              "pos_embed_max_size",
-                                              "num_patches",
-                                              "adm_in_channels",
-                                              "context_embedder_config",
-                                              "context_in_features",
-                                              "time_scale",
-                                              "text_encoder",
-                                              "captions",
-                                              "vocabulary",
-                                              "text_max_tokens",
-                                              "text_width",
-                                              "text_depth",
-                                              "text_heads",
-                                              "caption_dropout_prob",
-                                              "label_context_file",
-                                              "enable_elit",
-                                              "encoder_depth",
-                                              "dit_decoder_depth",
-                                              "group_size",
-                                              "elit_max_mask_prob",
-                                              "elit_min_mask_prob",
-                                              "elit_write_depth",
-                                              "latent_pos_embed_rows"};
-  for (const auto& [key, value] : j.items()) {
-    check(known.count(key) > 0, "unknown MM-DiT model config key '", key, "'");
-  }
+  auto if_builtin_text = [](auto member, const char* name) {
+    return [member, name](const C& c, json& out) {
+      if (c.builtin_text()) out[name] = c.*member;
+    };
+  };
+  auto if_elit = [](auto member, const char* name) {
+    return [member, name](const C& c, json& out) {
+      if (c.enable_elit) out[name] = config_value::write(c.*member);
+    };
+  };
+  auto read_into = [](auto member, const char* name) {
+    return [member, name](const json& v, C& c) {
+      config_value::read(v, c.*member, std::string("MM-DiT config: key '") + name + "'");
+    };
+  };
+  static const auto s =
+      ConfigSchema<C>("MM-DiT config")
+          .family("mmdit")
+          .model_name(&C::model, "a named model (MMDiT-S/2, MMDiT-SD3-Medium, ...) first")
+          .custom("input_size", "list?",
+                  "[height, width], one integer, or null (published: "
+                  "from pos_embed_max_size)",
+                  read_input_size,
+                  [](const C& c, json& out) {
+                    out["input_size"] = {c.input_height, c.input_width};
+                  })
+          // before hidden_size and context_in_features, so that those keys override it
+          .custom("context_embedder_config", "object?",
+                  "published {target: torch.nn.Linear, params: {in_features, out_features}}",
+                  read_context_embedder)
+          .key("patch_size", &C::patch_size, "patch size")
+          .key("in_channels", &C::in_channels, "latent channels")
+          .key("depth", &C::depth, "joint blocks")
+          .custom("hidden_size", "int", "token width; 0: 64 * depth",
+                  read_into(&C::hidden_size, "hidden_size"),
+                  [](const C& c, json& out) { out["hidden_size"] = c.hidden(); })
+          .custom("num_heads", "int", "attention heads; 0: depth",
+                  read_into(&C::num_heads, "num_heads"),
+                  [](const C& c, json& out) { out["num_heads"] = c.heads(); })
+          .key("mlp_ratio", &C::mlp_ratio, "MLP width / token width")
+          .key("qkv_bias", &C::qkv_bias, "bias in the q/k/v projection")
+          .custom(
+              "qk_norm", "string?", "null | \"rms\" | \"ln\"",
+              [](const json& v, C& c) {
+                if (v.is_null()) return c.qk_norm.clear();
+                config_value::read(v, c.qk_norm, "MM-DiT config: key 'qk_norm'");
+              },
+              [](const C& c, json& out) {
+                out["qk_norm"] = c.qk_norm.empty() ? json() : json(c.qk_norm);
+              })
+          .key("x_block_self_attn_layers", &C::x_block_self_attn_layers,
+               "blocks with the extra x-only attention (SD3.5)")
+          .custom("pos_embed_max_size", "int", "side of the positional table; 0: the grid's",
+                  read_into(&C::pos_embed_max_size, "pos_embed_max_size"),
+                  [](const C& c, json& out) { out["pos_embed_max_size"] = c.pos_max(); })
+          .custom(
+              "adm_in_channels", "int?", "pooled vector width; null: none",
+              [](const json& v, C& c) {
+                if (v.is_null()) return void(c.adm_in_channels = 0);
+                config_value::read(v, c.adm_in_channels, "MM-DiT config: key 'adm_in_channels'");
+              },
+              [](const C& c, json& out) { out["adm_in_channels"] = c.adm_in_channels; })
+          .key("context_in_features", &C::context_in_features, "context token width")
+          .key("time_scale", &C::time_scale, "rectified-flow t -> timestep scale")
+          .own()
+          .key("text_encoder", &C::text_encoder, "external | builtin (captions)")
+          .own()
+          .custom("captions", "list", "builtin text: the class captions",
+                  read_into(&C::captions, "captions"), if_builtin_text(&C::captions, "captions"))
+          .own()
+          .custom("vocabulary", "list", "builtin text: the tokens",
+                  read_into(&C::vocabulary, "vocabulary"),
+                  if_builtin_text(&C::vocabulary, "vocabulary"))
+          .own()
+          .custom("text_max_tokens", "int", "builtin text: tokens per caption",
+                  read_into(&C::text_max_tokens, "text_max_tokens"),
+                  if_builtin_text(&C::text_max_tokens, "text_max_tokens"))
+          .own()
+          .custom("text_width", "int", "builtin text: width",
+                  read_into(&C::text_width, "text_width"),
+                  if_builtin_text(&C::text_width, "text_width"))
+          .own()
+          .custom("text_depth", "int", "builtin text: layers",
+                  read_into(&C::text_depth, "text_depth"),
+                  if_builtin_text(&C::text_depth, "text_depth"))
+          .own()
+          .custom("text_heads", "int", "builtin text: heads",
+                  read_into(&C::text_heads, "text_heads"),
+                  if_builtin_text(&C::text_heads, "text_heads"))
+          .own()
+          .key("caption_dropout_prob", &C::caption_dropout_prob, "training caption dropout")
+          .own()
+          .custom("label_context_file", "string", "external text: per-class context file",
+                  read_into(&C::label_context_file, "label_context_file"),
+                  [](const C& c, json& out) {
+                    if (!c.label_context_file.empty())
+                      out["label_context_file"] = c.label_context_file;
+                  })
+          .own()
+          .key("enable_elit", &C::enable_elit, "ELIT: latent interface")
+          .own()
+          .custom("encoder_depth", "int", "ELIT: blocks before Read",
+                  read_into(&C::encoder_depth, "encoder_depth"),
+                  if_elit(&C::encoder_depth, "encoder_depth"))
+          .own()
+          .custom("dit_decoder_depth", "int", "ELIT: blocks after Write",
+                  read_into(&C::dit_decoder_depth, "dit_decoder_depth"),
+                  if_elit(&C::dit_decoder_depth, "dit_decoder_depth"))
+          .own()
+          .custom("group_size", "int", "ELIT: latent group size g",
+                  read_into(&C::group_size, "group_size"), if_elit(&C::group_size, "group_size"))
+          .own()
+          .custom("elit_write_depth", "int", "ELIT: Write depth",
+                  read_into(&C::elit_write_depth, "elit_write_depth"),
+                  if_elit(&C::elit_write_depth, "elit_write_depth"))
+          .own()
+          .custom("elit_max_mask_prob", "float?", "ELIT: largest training drop",
+                  read_into(&C::elit_max_mask_prob, "elit_max_mask_prob"),
+                  if_elit(&C::elit_max_mask_prob, "elit_max_mask_prob"))
+          .own()
+          .custom("elit_min_mask_prob", "float?", "ELIT: smallest training drop",
+                  read_into(&C::elit_min_mask_prob, "elit_min_mask_prob"),
+                  if_elit(&C::elit_min_mask_prob, "elit_min_mask_prob"))
+          .own()
+          .custom("latent_pos_embed_rows", "int",
+                  "ELIT: latent positional table rows; 0: the "
+                  "positional table's",
+                  read_into(&C::latent_pos_embed_rows, "latent_pos_embed_rows"),
+                  [](const C& c, json& out) {
+                    if (c.enable_elit) out["latent_pos_embed_rows"] = c.latent_rows();
+                  })
+          .own()
+          // last: checked against the sizes read above
+          .custom("num_patches", "int?", "published: pos_embed_max_size^2 (checked)",
+                  [](const json& v, C& c) {
+                    if (v.is_null()) return;
+                    int64_t n = 0;
+                    config_value::read(v, n, "MM-DiT config: key 'num_patches'");
+                    check(n == c.pos_max() * c.pos_max(), "num_patches ", n,
+                          " must be pos_embed_max_size^2 = ", c.pos_max() * c.pos_max());
+                  });
+  return s;
 }
 
 }  // namespace
@@ -278,85 +345,14 @@ bool is_named_mmdit_model(const std::string& name) {
 }
 
 MMDiTConfig mmdit_config_from_json(const json& j, MMDiTConfig c) {
-  check(j.is_object(), "model config must be an object, got ", j.dump());
-  check(!j.contains("family") || j["family"] == "mmdit", "not an MM-DiT config: family ",
-        j.value("family", json()).dump());
-  check_known_keys(j);
-  // A named model first, so that explicit keys override its sizes.
-  if (j.contains("model") && !j["model"].is_null()) {
-    const auto name = j["model"].get<std::string>();
-    if (is_named_mmdit_model(name)) c = named_mmdit_config(name);
-    c.model = name;
-  }
-  if (j.contains("input_size")) read_input_size(j["input_size"], c);
-  if (j.contains("context_embedder_config")) read_context_embedder(j["context_embedder_config"], c);
-  if (j.contains("qk_norm")) {
-    c.qk_norm = j["qk_norm"].is_null() ? "" : j["qk_norm"].get<std::string>();
-  }
-  for (const auto& [key, field] : int_fields()) read_key(j, key, c.*field);
-  if (j.contains("adm_in_channels")) {
-    c.adm_in_channels = j["adm_in_channels"].is_null() ? 0 : j["adm_in_channels"].get<int64_t>();
-  }
-  read_key(j, "mlp_ratio", c.mlp_ratio);
-  read_key(j, "qkv_bias", c.qkv_bias);
-  read_key(j, "x_block_self_attn_layers", c.x_block_self_attn_layers);
-  read_key(j, "time_scale", c.time_scale);
-  read_key(j, "text_encoder", c.text_encoder);
-  read_key(j, "captions", c.captions);
-  read_key(j, "vocabulary", c.vocabulary);
-  read_key(j, "caption_dropout_prob", c.caption_dropout_prob);
-  read_key(j, "label_context_file", c.label_context_file);
-  read_key(j, "enable_elit", c.enable_elit);
-  read_optional(j, "elit_max_mask_prob", c.elit_max_mask_prob);
-  read_optional(j, "elit_min_mask_prob", c.elit_min_mask_prob);
-  if (j.contains("num_patches") && !j["num_patches"].is_null()) {
-    const auto n = j["num_patches"].get<int64_t>();
-    check(n == c.pos_max() * c.pos_max(), "num_patches ", n,
-          " must be pos_embed_max_size^2 = ", c.pos_max() * c.pos_max());
-  }
+  c = apply_named_model<MMDiTConfig>(j, c, is_named_mmdit_model, named_mmdit_config);
+  schema().read(j, c);
   c.resolve();
   return c;
 }
 
 json mmdit_config_to_json(const MMDiTConfig& c) {
-  json j = {{"family", "mmdit"},
-            {"model", c.model},
-            {"input_size", {c.input_height, c.input_width}},
-            {"patch_size", c.patch_size},
-            {"in_channels", c.in_channels},
-            {"depth", c.depth},
-            {"hidden_size", c.hidden()},
-            {"num_heads", c.heads()},
-            {"mlp_ratio", c.mlp_ratio},
-            {"qkv_bias", c.qkv_bias},
-            {"qk_norm", c.qk_norm.empty() ? json() : json(c.qk_norm)},
-            {"x_block_self_attn_layers", c.x_block_self_attn_layers},
-            {"pos_embed_max_size", c.pos_max()},
-            {"adm_in_channels", c.adm_in_channels},
-            {"context_in_features", c.context_in_features},
-            {"time_scale", c.time_scale},
-            {"text_encoder", c.text_encoder},
-            {"caption_dropout_prob", c.caption_dropout_prob},
-            {"enable_elit", c.enable_elit}};
-  if (!c.label_context_file.empty()) j["label_context_file"] = c.label_context_file;
-  if (c.builtin_text()) {
-    j["captions"] = c.captions;
-    j["vocabulary"] = c.vocabulary;
-    j["text_max_tokens"] = c.text_max_tokens;
-    j["text_width"] = c.text_width;
-    j["text_depth"] = c.text_depth;
-    j["text_heads"] = c.text_heads;
-  }
-  if (c.enable_elit) {
-    j["encoder_depth"] = c.encoder_depth;
-    j["dit_decoder_depth"] = c.dit_decoder_depth;
-    j["group_size"] = c.group_size;
-    j["elit_write_depth"] = c.elit_write_depth;
-    j["latent_pos_embed_rows"] = c.latent_rows();
-    j["elit_max_mask_prob"] = c.elit_max_mask_prob ? json(*c.elit_max_mask_prob) : json();
-    j["elit_min_mask_prob"] = c.elit_min_mask_prob ? json(*c.elit_min_mask_prob) : json();
-  }
-  return j;
+  return schema().to_json(c);
 }
 
 }  // namespace elit::models

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "elit/models/latent_interface_keys.h"
+#include "elit/runtime/config_schema.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -96,121 +98,54 @@ bool is_named_sit_model(const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+namespace {
+
+// The published constructor arguments (models/sit.py, models/sit_elit.py), then this project's.
+const ConfigSchema<SiTConfig>& schema() {
+  using C = SiTConfig;
+  static const auto s = add_latent_interface_keys(
+      ConfigSchema<C>("SiT model config")
+          .family("sit")
+          .model_name(&C::model, "a named model (SiT-S/2, ELIT-SiT-B/4, ...) sizes first")
+          .key("input_size", &C::input_size, "square input size")
+          .key("patch_size", &C::patch_size, "patch size")
+          .key("in_channels", &C::in_channels, "input channels")
+          .key("hidden_size", &C::hidden_size, "token width")
+          .key("depth", &C::depth, "transformer blocks")
+          .key("num_heads", &C::num_heads, "attention heads")
+          .key("mlp_ratio", &C::mlp_ratio, "MLP width / token width")
+          .key("encoder_depth", &C::encoder_depth, "ELIT: spatial blocks before Read")
+          .key("dit_decoder_depth", &C::dit_decoder_depth, "ELIT: spatial blocks after Write")
+          .key("qk_norm", &C::qk_norm, "per-head q/k LayerNorm")
+          .key("num_classes", &C::num_classes, "classes (+1 null row for CFG)")
+          .key("class_dropout_prob", &C::class_dropout_prob, "training label dropout")
+          .custom("elit", "bool", "the reference manifest's spelling of enable_elit",
+                  [](const nlohmann::json& v, C& c) {
+                    config_value::read(v, c.enable_elit, "SiT config: key 'elit'");
+                  })
+          .key("elit_read_depth", &C::elit_read_depth, "ELIT: Read depth")
+          .key("elit_write_depth", &C::elit_write_depth, "ELIT: Write depth")
+          .custom("decoder_hidden_size", "int", "must equal hidden_size (as published)",
+                  [](const nlohmann::json& v, C& c) {
+                    int64_t d = 0;
+                    config_value::read(v, d, "SiT config: key 'decoder_hidden_size'");
+                    check(d == c.hidden_size, "decoder_hidden_size ", d, " must equal hidden_size ",
+                          c.hidden_size, " (as in every published model)");
+                  }),
+      "one per latent");
+  return s;
+}
+
+}  // namespace
+
 SiTConfig sit_config_from_json(const nlohmann::json& j, SiTConfig c) {
-  check(j.is_object(), "model config must be an object, got ", j.dump());
-  check(!j.contains("family") || j["family"] == "sit", "not a SiT config: family ",
-        j.value("family", nlohmann::json()).dump());
-  // A named model first, so that explicit keys override its sizes.
-  if (j.contains("model") && !j["model"].is_null()) {
-    const auto name = j["model"].get<std::string>();
-    if (is_named_sit_model(name)) c = named_sit_config(name);
-    c.model = name;
-  }
-  static const std::set<std::string> known = {"model",
-                                              "input_size",
-                                              "patch_size",
-                                              "in_channels",
-                                              "hidden_size",
-                                              "depth",
-                                              "num_heads",
-                                              "mlp_ratio",
-                                              "encoder_depth",
-                                              "dit_decoder_depth",
-                                              "group_size",
-                                              "qk_norm",
-                                              "num_classes",
-                                              "class_dropout_prob",
-                                              "elit_max_mask_prob",
-                                              "elit_min_mask_prob",
-                                              "enable_elit",
-                                              "elit_read_depth",
-                                              "elit_write_depth",
-                                              "latent_pos_embed_rows",
-                                              "decoder_hidden_size",
-                                              "elit",
-                                              "family"};
-  for (const auto& [key, value] : j.items()) {
-    check(known.count(key) > 0, "unknown model config key '", key, "'");
-  }
-  auto get_int = [&](const char* key, int64_t& out) {
-    if (!j.contains(key)) return;
-    check(j[key].is_number_integer(), "model config key '", key, "' must be an integer, got ",
-          j[key].dump());
-    out = j[key].get<int64_t>();
-  };
-  auto get_num = [&](const char* key, double& out) {
-    if (!j.contains(key)) return;
-    check(j[key].is_number(), "model config key '", key, "' must be a number, got ", j[key].dump());
-    out = j[key].get<double>();
-  };
-  auto get_bool = [&](const char* key, bool& out) {
-    if (!j.contains(key)) return;
-    check(j[key].is_boolean(), "model config key '", key, "' must be true/false, got ",
-          j[key].dump());
-    out = j[key].get<bool>();
-  };
-  auto get_opt = [&](const char* key, std::optional<double>& out) {
-    if (!j.contains(key)) return;
-    if (j[key].is_null()) {
-      out.reset();
-      return;
-    }
-    check(j[key].is_number(), "model config key '", key, "' must be a number or null, got ",
-          j[key].dump());
-    out = j[key].get<double>();
-  };
-  get_int("input_size", c.input_size);
-  get_int("patch_size", c.patch_size);
-  get_int("in_channels", c.in_channels);
-  get_int("hidden_size", c.hidden_size);
-  get_int("depth", c.depth);
-  get_int("num_heads", c.num_heads);
-  get_num("mlp_ratio", c.mlp_ratio);
-  get_int("encoder_depth", c.encoder_depth);
-  get_int("dit_decoder_depth", c.dit_decoder_depth);
-  get_int("group_size", c.group_size);
-  get_bool("qk_norm", c.qk_norm);
-  get_int("num_classes", c.num_classes);
-  get_num("class_dropout_prob", c.class_dropout_prob);
-  get_opt("elit_max_mask_prob", c.elit_max_mask_prob);
-  get_opt("elit_min_mask_prob", c.elit_min_mask_prob);
-  get_bool("enable_elit", c.enable_elit);
-  get_bool("elit", c.enable_elit);  // the reference manifest's spelling
-  get_int("elit_read_depth", c.elit_read_depth);
-  get_int("elit_write_depth", c.elit_write_depth);
-  get_int("latent_pos_embed_rows", c.latent_pos_embed_rows);
-  if (j.contains("decoder_hidden_size")) {
-    int64_t d = 0;
-    get_int("decoder_hidden_size", d);
-    check(d == c.hidden_size, "decoder_hidden_size ", d, " must equal hidden_size ", c.hidden_size,
-          " (as in every published model)");
-  }
+  c = apply_named_model<SiTConfig>(j, c, is_named_sit_model, named_sit_config);
+  schema().read(j, c);
   return c;
 }
 
 nlohmann::json sit_config_to_json(const SiTConfig& c) {
-  nlohmann::json j = {{"family", "sit"},
-                      {"model", c.model},
-                      {"input_size", c.input_size},
-                      {"patch_size", c.patch_size},
-                      {"in_channels", c.in_channels},
-                      {"hidden_size", c.hidden_size},
-                      {"depth", c.depth},
-                      {"num_heads", c.num_heads},
-                      {"mlp_ratio", c.mlp_ratio},
-                      {"encoder_depth", c.encoder_depth},
-                      {"dit_decoder_depth", c.dit_decoder_depth},
-                      {"group_size", c.group_size},
-                      {"qk_norm", c.qk_norm},
-                      {"num_classes", c.num_classes},
-                      {"class_dropout_prob", c.class_dropout_prob},
-                      {"enable_elit", c.enable_elit},
-                      {"elit_read_depth", c.elit_read_depth},
-                      {"elit_write_depth", c.elit_write_depth},
-                      {"latent_pos_embed_rows", c.latent_pos_embed_rows}};
-  j["elit_max_mask_prob"] = c.elit_max_mask_prob ? nlohmann::json(*c.elit_max_mask_prob) : nullptr;
-  j["elit_min_mask_prob"] = c.elit_min_mask_prob ? nlohmann::json(*c.elit_min_mask_prob) : nullptr;
-  return j;
+  return schema().to_json(c);
 }
 
 }  // namespace elit::models

@@ -22,7 +22,6 @@ list(APPEND ELIT_SOURCES
   src/models/text_encoder.cpp
   src/models/mmdit.cpp
   src/models/mmdit_conditioning.cpp
-  src/models/config_reader.cpp
   src/models/uvit_config.cpp
   src/models/uvit_block.cpp
   src/models/uvit.cpp

@@ -3,7 +3,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "elit/models/config_reader.h"
+#include "elit/models/latent_interface_keys.h"
+#include "elit/runtime/config_schema.h"
 #include "elit/runtime/error.h"
 
 namespace elit::models {
@@ -111,102 +112,61 @@ bool is_named_uvit_model(const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+namespace {
+
+// The published constructor arguments (same names), then this project's; the published config
+// files' "name" and "qk_scale" are checked, use_checkpoint accepted.
+const ConfigSchema<UViTConfig>& schema() {
+  using C = UViTConfig;
+  static const auto s = add_latent_interface_keys(
+      ConfigSchema<C>("U-ViT config")
+          .family("uvit")
+          .model_name(&C::model, "a named model (UViT-S/2, ...) whose sizes come first")
+          .accepted("name", "the published config's network name: 'uvit'",
+                    [](const nlohmann::json& v) {
+                      check(v == "uvit", "U-ViT config: name must be 'uvit', got ", v.dump());
+                    })
+          .key("img_size", &C::img_size, "square input size")
+          .key("patch_size", &C::patch_size, "patch size")
+          .key("in_chans", &C::in_chans, "input channels")
+          .key("embed_dim", &C::embed_dim, "token width")
+          .key("depth", &C::depth, "blocks: depth/2 in, one mid, depth/2 out")
+          .key("num_heads", &C::num_heads, "attention heads")
+          .key("mlp_ratio", &C::mlp_ratio, "MLP width / token width")
+          .key("qkv_bias", &C::qkv_bias, "bias in the q/k/v projection")
+          .accepted("qk_scale", "attention scale: only null (1/sqrt(head dim))",
+                    [](const nlohmann::json& v) {
+                      check(v.is_null(),
+                            "U-ViT config: qk_scale must be null (1/sqrt(head dim)), got ",
+                            v.dump());
+                    })
+          .key("mlp_time_embed", &C::mlp_time_embed, "MLP after the time embedding")
+          .key("num_classes", &C::num_classes, "label table rows (last: null class); <= 0: none")
+          .accepted("use_checkpoint", "gradient checkpointing: saves memory only")
+          .key("conv", &C::conv, "3x3 output convolution")
+          .key("skip", &C::skip, "long skips")
+          .key("class_dropout_prob", &C::class_dropout_prob, "training label dropout")
+          .own()
+          .key("time_scale", &C::time_scale, "rectified-flow t -> timestep scale")
+          .own()
+          .key("encoder_depth", &C::encoder_depth, "ELIT: in-blocks on spatial tokens")
+          .own()
+          .key("decoder_depth", &C::decoder_depth, "ELIT: out-blocks on spatial tokens")
+          .own(),
+      "one per latent");
+  return s;
+}
+
+}  // namespace
+
 UViTConfig uvit_config_from_json(const nlohmann::json& j) {
-  ConfigReader r(j, "U-ViT config",
-                 {"family",
-                  "model",
-                  "name",
-                  "img_size",
-                  "patch_size",
-                  "in_chans",
-                  "embed_dim",
-                  "depth",
-                  "num_heads",
-                  "mlp_ratio",
-                  "qkv_bias",
-                  "qk_scale",
-                  "mlp_time_embed",
-                  "num_classes",
-                  "use_checkpoint",
-                  "conv",
-                  "skip",
-                  "class_dropout_prob",
-                  "time_scale",
-                  "enable_elit",
-                  "encoder_depth",
-                  "decoder_depth",
-                  "group_size",
-                  "elit_max_mask_prob",
-                  "elit_min_mask_prob",
-                  "latent_pos_embed_rows"});
-  std::string family = "uvit";
-  r.get("family", family);
-  check(family == "uvit", "not a U-ViT config: family '", family, "'");
-  UViTConfig c;
-  if (r.has("model") && !j["model"].is_null()) {
-    std::string name;
-    r.get("model", name);
-    if (is_named_uvit_model(name)) c = named_uvit_config(name);
-    c.model = name;
-  }
-  // Published config files carry these; they do not change the network.
-  if (r.has("name")) {
-    check(j["name"] == "uvit", "U-ViT config: name must be 'uvit', got ", j["name"].dump());
-  }
-  if (r.has("qk_scale")) {
-    check(j["qk_scale"].is_null(), "U-ViT config: qk_scale must be null (1/sqrt(head dim)), got ",
-          j["qk_scale"].dump());
-  }
-  // use_checkpoint (gradient checkpointing) saves memory only; accepted and ignored.
-  r.get("img_size", c.img_size);
-  r.get("patch_size", c.patch_size);
-  r.get("in_chans", c.in_chans);
-  r.get("embed_dim", c.embed_dim);
-  r.get("depth", c.depth);
-  r.get("num_heads", c.num_heads);
-  r.get("mlp_ratio", c.mlp_ratio);
-  r.get("qkv_bias", c.qkv_bias);
-  r.get("mlp_time_embed", c.mlp_time_embed);
-  r.get("num_classes", c.num_classes);
-  r.get("conv", c.conv);
-  r.get("skip", c.skip);
-  r.get("class_dropout_prob", c.class_dropout_prob);
-  r.get("time_scale", c.time_scale);
-  r.get("enable_elit", c.enable_elit);
-  r.get("encoder_depth", c.encoder_depth);
-  r.get("decoder_depth", c.decoder_depth);
-  r.get("group_size", c.group_size);
-  r.get("elit_max_mask_prob", c.elit_max_mask_prob);
-  r.get("elit_min_mask_prob", c.elit_min_mask_prob);
-  r.get("latent_pos_embed_rows", c.latent_pos_embed_rows);
+  auto c = apply_named_model<UViTConfig>(j, UViTConfig{}, is_named_uvit_model, named_uvit_config);
+  schema().read(j, c);
   return c;
 }
 
 nlohmann::json uvit_config_to_json(const UViTConfig& c) {
-  nlohmann::json j = {{"family", "uvit"},
-                      {"model", c.model},
-                      {"img_size", c.img_size},
-                      {"patch_size", c.patch_size},
-                      {"in_chans", c.in_chans},
-                      {"embed_dim", c.embed_dim},
-                      {"depth", c.depth},
-                      {"num_heads", c.num_heads},
-                      {"mlp_ratio", c.mlp_ratio},
-                      {"qkv_bias", c.qkv_bias},
-                      {"mlp_time_embed", c.mlp_time_embed},
-                      {"num_classes", c.num_classes},
-                      {"conv", c.conv},
-                      {"skip", c.skip},
-                      {"class_dropout_prob", c.class_dropout_prob},
-                      {"time_scale", c.time_scale},
-                      {"enable_elit", c.enable_elit},
-                      {"encoder_depth", c.encoder_depth},
-                      {"decoder_depth", c.decoder_depth},
-                      {"group_size", c.group_size},
-                      {"latent_pos_embed_rows", c.latent_pos_embed_rows}};
-  j["elit_max_mask_prob"] = c.elit_max_mask_prob ? nlohmann::json(*c.elit_max_mask_prob) : nullptr;
-  j["elit_min_mask_prob"] = c.elit_min_mask_prob ? nlohmann::json(*c.elit_min_mask_prob) : nullptr;
-  return j;
+  return schema().to_json(c);
 }
 
 }  // namespace elit::models

@@ -135,25 +135,32 @@ TEST(DistributedCli, SamplingOnTwoRanksEqualsOneProcess) {
       "--num",     "11",          "--steps", "3",         "--batch-size",
       "3",         "--cfg-scale", "2",       "--sampler", "sde",
       "--budget",  "0.5",         "--seed",  "9"};
-  auto one = args, two = args;
+  auto one = args, two = args, rounds = args;
   one.insert(one.end(), {"--out", (dir / "one").string()});
   two.insert(two.end(), {"--out", (dir / "two").string(), "--nproc", "2", "--dist-timeout", "30"});
+  // Rounds of one batch per rank ([0, 6): rank 0 takes 0-2, rank 1 3-5; then 6-8 and 9-10),
+  // gathered and written round by round: the same files.
+  rounds.insert(rounds.end(), {"--out", (dir / "rounds").string(), "--nproc", "2", "--dist-timeout",
+                               "30", "--write-every", "3"});
   ASSERT_EQ(wait_for(spawn_cli(one, {}, (dir / "one.log").string()), 60), 0)
       << read_file((dir / "one.log").string());
-  ASSERT_EQ(wait_for(spawn_cli(two, {}, (dir / "two.log").string()), 60), 0)
-      << read_file((dir / "two.log").string());
   const auto a = io::read_npz((dir / "one" / "samples.npz").string());
-  const auto b = io::read_npz((dir / "two" / "samples.npz").string());
   ASSERT_EQ(a.at("arr_0").size(0), 11);
-  for (const char* key : {"arr_0", "arr_1"}) {
-    EXPECT_TRUE(torch::equal(a.at(key), b.at(key))) << key << " differs";
-  }
   EXPECT_GT(a.at("arr_0").to(torch::kFloat32).std().item<double>(), 1.0) << "blank images";
-  for (const char* file : {"grid.png", "images/000000.png", "images/000010.png"}) {
-    EXPECT_EQ(read_file((dir / "one" / file).string()), read_file((dir / "two" / file).string()))
-        << file;
+  for (const char* name : {"two", "rounds"}) {
+    const auto log = (dir / (std::string(name) + ".log")).string();
+    ASSERT_EQ(wait_for(spawn_cli(name == std::string("two") ? two : rounds, {}, log), 60), 0)
+        << read_file(log);
+    const auto b = io::read_npz((dir / name / "samples.npz").string());
+    for (const char* key : {"arr_0", "arr_1"}) {
+      EXPECT_TRUE(torch::equal(a.at(key), b.at(key))) << name << ": " << key << " differs";
+    }
+    for (const char* file : {"grid.png", "images/000000.png", "images/000010.png"}) {
+      EXPECT_EQ(read_file((dir / "one" / file).string()), read_file((dir / name / file).string()))
+          << name << ": " << file;
+    }
+    EXPECT_FALSE(fs::exists(dir / name / "images" / "000011.png")) << name;
   }
-  EXPECT_FALSE(fs::exists(dir / "two" / "images" / "000011.png"));
 }
 
 TEST(DistributedCli, BenchTrainReportsScalingEfficiency) {

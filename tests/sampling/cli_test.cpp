@@ -2,7 +2,11 @@
 // training run folder, and clear one-line errors for bad input.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "elit/io/checkpoint_path.h"
 #include "elit/io/model_file.h"
@@ -13,6 +17,7 @@
 #include "support/reference.h"
 #include "support/run_cli.h"
 #include "support/tiny_sit.h"
+#include "support/worker.h"
 
 namespace elit::sampling {
 namespace {
@@ -77,6 +82,41 @@ TEST(SampleCli, ImagesWrittenInBlocksEqualOneBlock) {
   EXPECT_FALSE(fs::exists(run + "/blocks/images/000007.png"));
   EXPECT_EQ(nlohmann::json::parse(read_file(run + "/blocks/sample.json"))["labels"].size(), 7u);
   EXPECT_NE(run_cli(common + "/zero --write-every 0").status, 0);
+}
+
+// SIGTERM (or Ctrl-C) in the middle of a long run stops after the current step: the PNGs written
+// so far stay, no half-written .npz or temporary file is left, and the error says what happened.
+// The temporary file of a run that was killed outright is removed by the next run, with a note.
+TEST(SampleCli, SigtermLeavesNoHalfWrittenNpz) {
+  const auto run = make_run("cli_sigterm");
+  const auto out = run + "/out";
+  fs::create_directories(out);
+  const auto stale = out + "/.samples.npz.tmp.999999999";  // above any pid_max: no such process
+  write_file_atomically(stale, "partial");
+  const auto log = run + "/log.txt";
+  const int pid = testing::spawn_process(
+      ELIT_CLI_PATH,
+      {ELIT_CLI_PATH, "--threads", "1", "sample", "--ckpt", run, "--num", "100000", "--steps", "50",
+       "--batch-size", "2", "--write-every", "2", "--out", out},
+      {}, log);
+  const auto start = std::chrono::steady_clock::now();
+  while (!fs::exists(out + "/images/000003.png") &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(fs::exists(out + "/images/000003.png")) << read_file(log);
+  ::kill(pid, SIGTERM);
+  const int status = testing::wait_for(pid, 60);
+  const auto output = read_file(log);
+  EXPECT_EQ(status, 1) << "not ended by its own handler: " << output;
+  EXPECT_NE(output.find("interrupted by SIGTERM"), std::string::npos) << output;
+  EXPECT_NE(output.find("removed " + stale), std::string::npos) << output;
+  EXPECT_TRUE(fs::exists(out + "/images/000000.png"));
+  EXPECT_FALSE(fs::exists(out + "/samples.npz"));
+  for (const auto& entry : fs::directory_iterator(out)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos)
+        << entry.path() << " left behind";
+  }
 }
 
 TEST(SampleCli, BadInputIsAClearError) {

@@ -1,15 +1,23 @@
 // `elit train` and `elit bench train` from the command line: help, overrides, clear errors for a
 // corrupt config / unknown key / missing data, a short run resumed, and the bench JSON.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "elit/io/model_file.h"
+#include "elit/runtime/atomic_file.h"
 #include "support/reference.h"
+#include "support/worker.h"
 
 namespace elit::testing {
 namespace {
@@ -110,6 +118,38 @@ TEST(TrainCli, ShortRunAndResume) {
   EXPECT_TRUE(fs::exists(run / "checkpoints/0000003/ema.safetensors"));
   const auto file = io::read_model_file((run / "checkpoints/0000003/ema.safetensors").string());
   EXPECT_EQ(file.metadata.at("elit.step"), "3");
+}
+
+// SIGTERM (as from a scheduler) ends training after the current update, with a checkpoint of it
+// that --resume continues from.
+TEST(TrainCli, SigtermSavesACheckpointAndExitsCleanly) {
+  const fs::path dir = temp_dir("cli_sigterm");
+  const auto cfg = write(dir / "tiny.yaml", kTiny);
+  const auto log = (dir / "train.log").string();
+  const int pid = spawn_process(ELIT_CLI_PATH,
+                                {ELIT_CLI_PATH, "--threads", "1", "train", "--config", cfg,
+                                 "--output-dir", dir.string(), "--max-train-steps", "100000"},
+                                {}, log);
+  const auto start = std::chrono::steady_clock::now();
+  auto lines = [&] {
+    std::ifstream in(dir / "tiny" / "log.jsonl");
+    return std::count(std::istreambuf_iterator<char>(in), {}, '\n');
+  };
+  while (lines() < 2 && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGTERM);
+  ASSERT_EQ(wait_for(pid, 60), 0) << elit::read_file(log);
+  int64_t last = -1;
+  for (const auto& e : fs::directory_iterator(dir / "tiny" / "checkpoints")) {
+    last = std::max<int64_t>(last, std::stoll(e.path().filename().string()));
+  }
+  EXPECT_GE(last, 2) << elit::read_file(log);
+  EXPECT_LT(last, 100000);
+  const auto r = run_cli("--threads 1 train --config " + cfg + " --output-dir " + dir.string() +
+                         " --max-train-steps " + std::to_string(last + 1) + " --resume");
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed from"), std::string::npos) << r.output;
 }
 
 TEST(BenchCli, TrainEmitsJsonLines) {
