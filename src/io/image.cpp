@@ -1,5 +1,6 @@
 #include "elit/io/image.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -19,6 +20,11 @@ namespace {
 // Decoded bytes: an 8k x 8k RGBA image. stb's own buffers can be a few times this (16-bit PNGs,
 // progressive JPEG coefficients), so the bound keeps a hostile header well under 2 GB.
 constexpr uint64_t kMaxImageBytes = uint64_t(1) << 28;
+// No image format packs more than this many decoded bytes into one file byte (deflate's limit is
+// 1032, run-length TGA/BMP ~128-384, flat JPEG a few hundred), so a header that claims more
+// describes pixels the file cannot hold; run-length decoders would fill them from nothing.
+constexpr uint64_t kMaxExpansion = 2048;
+constexpr uint64_t kSmallImageBytes = uint64_t(1) << 20;  // always allowed
 // stb grows its PNG data buffer by each chunk's declared length before reading the chunk, so a
 // small file can make it allocate gigabytes: every chunk must fit in the file first.
 void check_png_chunks(const std::string& bytes, const std::string& origin) {
@@ -52,6 +58,10 @@ torch::Tensor decode_image(const std::string& bytes, const std::string& origin) 
   check(w > 0 && h > 0 && static_cast<uint64_t>(w) * static_cast<uint64_t>(h) * c <= kMaxImageBytes,
         "image '", origin, "' declares ", w, "x", h, "x", c, " pixels (more than ",
         kMaxImageBytes >> 20, " MB decoded)");
+  const uint64_t decoded = static_cast<uint64_t>(w) * static_cast<uint64_t>(h) * c;
+  check(decoded <= std::max(kSmallImageBytes, kMaxExpansion * bytes.size()), "image '", origin,
+        "' declares ", w, "x", h, "x", c, " pixels, more than ", bytes.size(),
+        " bytes can hold in any image format (truncated or corrupt)");
   unsigned char* pixels = stbi_load_from_memory(data, size, &w, &h, &c, 0);
   check(pixels != nullptr, "cannot decode image '", origin, "': ", stbi_failure_reason());
   auto out = torch::from_blob(pixels, {h, w, c}, torch::kUInt8).clone();

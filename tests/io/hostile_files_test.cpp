@@ -198,6 +198,24 @@ TEST(HostileImage, APngChunkLongerThanTheFileIsRefusedBeforeDecoding) {
   EXPECT_NE(msg.find("PNG chunk 'IDAT'"), std::string::npos) << msg;
 }
 
+TEST(HostileImage, AHeaderClaimingMorePixelsThanTheFileCanHoldIsRefused) {
+  // Found by fuzz_image: a 35-byte run-length TGA declaring 514x65280 pixels made stb decode
+  // 100 MB from nothing (10 s under ASan).
+  const std::string tga(
+      "\x01\x00\x0a\xff\xfd\x00\x04\x08\x00\xbc\x00\x41\x02\x02\x00\xff\x10\x00\x63\xa8"
+      "\xe1\xe8\x54\xbe\xc2\x47\xfd\x7f\x42\xdc\xc9\x54\xf6\x57\x0a",
+      35);
+  const auto msg = error_of([&] { decode_image(tga, "rle.tga"); });
+  EXPECT_NE(msg.find("rle.tga"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("514x65280x3 pixels, more than 35 bytes can hold"), std::string::npos) << msg;
+  // A real image compressed far better than usual still decodes: a flat 2048x2048 PNG (4 MB of
+  // pixels in a few KB).
+  const auto flat = torch::zeros({2048, 2048, 1}, torch::kUInt8);
+  const auto path = testing::temp_dir("hostile_image") + "/flat.png";
+  write_png(path, flat);
+  EXPECT_TRUE(torch::equal(read_image(path), flat));
+}
+
 TEST(HostileGzip, StopsAtTheBound) {
   const std::string data(1 << 20, '\0');
   const auto gz = testing::gzip_stored(data);
