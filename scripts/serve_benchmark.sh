@@ -4,10 +4,11 @@
 # and the elastic policy (elit loadtest), FD of the served images (elit eval), a JSON summary, a
 # markdown table and a plot.
 #   scripts/serve_benchmark.sh --ckpt RUN [--out DIR] [--duration S] [--steps N] [--max-batch B]
+#                              [--batching continuous|static]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ckpt="" out="runs/serve-benchmark" duration=20 steps=20 batch=8
+ckpt="" out="runs/serve-benchmark" duration=20 steps=20 batch=8 batching=continuous
 while [ $# -gt 0 ]; do
   case "$1" in
     --ckpt) ckpt="$2"; shift 2 ;;
@@ -15,7 +16,8 @@ while [ $# -gt 0 ]; do
     --duration) duration="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --max-batch) batch="$2"; shift 2 ;;
-    -h|--help) sed -n 2,6p "$0"; exit 0 ;;
+    --batching) batching="$2"; shift 2 ;;
+    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
     *) echo "serve_benchmark.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -27,7 +29,7 @@ trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true' EXIT
 
 start_server() {  # policy -> sets url and pid
   "$elit" serve --ckpt "$ckpt" --port 0 --policy "$1" --budget 1 --steps "$steps" \
-    --max-batch "$batch" > "$out/server-$1.out" 2> "$out/server-$1.log" &
+    --max-batch "$batch" --batching "$batching" > "$out/server-$1.out" 2> "$out/server-$1.log" &
   pid=$!
   for _ in $(seq 600); do
     url=$(grep -o 'http://[0-9.:]*' "$out/server-$1.out" || true)

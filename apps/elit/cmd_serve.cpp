@@ -32,7 +32,7 @@ struct ServeOptions {
   VAEFlags vae;
   std::string dtype = "float32", device = "cpu";
   serve::HttpOptions http;
-  std::string policy = "elastic";
+  std::string policy = "elastic", batching = "continuous";
   double budget = 1.0;
   int64_t max_batch = 8, max_queue = 256, max_num = 16, max_steps = 100, steps = 20;
   std::string calibration_cache;
@@ -132,6 +132,7 @@ void run(const ServeOptions& o) {
   e.policy = policy;
   e.default_budget = o.budget;
   e.max_batch = o.max_batch;
+  e.continuous = o.batching == "continuous";
   e.max_queue = o.max_queue;
   for (double b : budgets) e.flops_per_row[b] = costs.flops(b);
   if (o.teacache) {
@@ -226,6 +227,11 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-batch", o->max_batch, "images per forward (requests batch up to this)")
       ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--batching", o->batching,
+                  "continuous: a request joins the running ones at the next model evaluation and "
+                  "leaves when done; static: a batch runs from its first step to its last")
+      ->check(CLI::IsMember({"continuous", "static"}))
       ->capture_default_str();
   cmd->add_option("--max-queue", o->max_queue, "waiting requests; more get 503")
       ->check(CLI::Range(1, 4096))

@@ -1,6 +1,7 @@
 #include "elit/io/image.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -43,12 +44,37 @@ void check_png_chunks(const std::string& bytes, const std::string& origin) {
   }
 }
 
+// stb reads a PNM header's numbers into an int without an overflow check (undefined behaviour,
+// found by fuzz_image): width, height and maxval must have at most 9 digits.
+void check_pnm_header(const std::string& bytes, const std::string& origin) {
+  if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return;
+  size_t at = 2;
+  for (int number = 0; number < 3; ++number) {
+    while (at < bytes.size() &&
+           (std::isspace(static_cast<unsigned char>(bytes[at])) || bytes[at] == '#')) {
+      if (bytes[at] == '#') {  // a comment runs to the end of the line
+        while (at < bytes.size() && bytes[at] != '\n' && bytes[at] != '\r') ++at;
+      } else {
+        ++at;
+      }
+    }
+    size_t digits = 0;
+    while (at < bytes.size() && std::isdigit(static_cast<unsigned char>(bytes[at]))) {
+      ++digits;
+      ++at;
+    }
+    check(digits <= 9, "image '", origin, "': a PNM header number has ", digits,
+          " digits (more than 9: corrupt)");
+  }
+}
+
 }  // namespace
 
 torch::Tensor decode_image(const std::string& bytes, const std::string& origin) {
   check(bytes.size() <= static_cast<size_t>(std::numeric_limits<int>::max()), "image '", origin,
         "' is larger than 2 GB");
   check_png_chunks(bytes, origin);
+  check_pnm_header(bytes, origin);
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;

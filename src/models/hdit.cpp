@@ -212,7 +212,7 @@ Backbone hdit_backbone() {
   b.name_prefixes = {"HDiT-", "ELIT-HDiT-"};
   // k-diffusion's config files give the model "type" image_transformer_v2.
   b.has_published_markers = [](const nlohmann::json& j) {
-    return j.value("type", std::string()) == "image_transformer_v2";
+    return j.contains("type") && j["type"] == "image_transformer_v2";
   };
   b.resolve_config = [](const nlohmann::json& j) {
     auto c = hdit_config_from_json(j);

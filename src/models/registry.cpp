@@ -29,7 +29,9 @@ const Backbone& backbone_for(const nlohmann::json& config) {
   for (const auto& b : all) {
     if (b.has_published_markers && b.has_published_markers(config)) return b;
   }
-  const std::string name = config.value("model", std::string());
+  const std::string name = config.contains("model") && config["model"].is_string()
+                               ? config["model"].get<std::string>()
+                               : "";
   for (const auto& b : all) {
     for (const auto& prefix : b.name_prefixes) {
       if (name.rfind(prefix, 0) == 0) return b;

@@ -200,7 +200,7 @@ Backbone uvit_backbone() {
   b.name_prefixes = {"UViT-", "ELIT-UViT-"};
   // The published U-ViT config files name their network "uvit".
   b.has_published_markers = [](const nlohmann::json& j) {
-    return j.value("name", std::string()) == "uvit";
+    return j.contains("name") && j["name"] == "uvit";
   };
   b.resolve_config = [](const nlohmann::json& j) {
     auto c = uvit_config_from_json(j);

@@ -34,12 +34,27 @@ torch::Tensor guided_velocity(models::DiffusionModel& model, const torch::Tensor
                               const models::Condition& cond, const models::Condition& null_cond,
                               double budget, const GuidanceOptions& g, torch::Dtype dtype,
                               GuidedCall* call, TeaCache* cache) {
+  // Published: t_in = ones(B, float64) * t.
+  return guided_velocity(model, x, torch::ones({x.size(0)}, torch::kFloat64) * t, cond, null_cond,
+                         budget, g, dtype, call, cache);
+}
+
+torch::Tensor guided_velocity(models::DiffusionModel& model, const torch::Tensor& x,
+                              const torch::Tensor& t_rows, const models::Condition& cond,
+                              const models::Condition& null_cond, double budget,
+                              const GuidanceOptions& g, torch::Dtype dtype, GuidedCall* call,
+                              TeaCache* cache) {
   const auto spec = model.spec();
   const int64_t B = x.size(0);
-  // Published: t_in = ones(B, float64) * t, then cast to the model's dtype.
-  auto times = [&](int64_t n) {
-    return (torch::ones({n}, x.options().dtype(torch::kFloat64)) * t).to(dtype);
-  };
+  check(t_rows.dim() == 1 && t_rows.size(0) == B, "guided_velocity: ", B,
+        " rows need [B] times, got ", t_rows.sizes());
+  const double t = t_rows.max().item<double>(), t_min = t_rows.min().item<double>();
+  check(g.active(t) == g.active(t_min), "rows at times ", t_min, " and ", t,
+        " disagree on whether guidance applies in [", g.low, ", ", g.high, "]");
+  check(!cache || t == t_min, "TeaCache needs every row at one time");
+  // The model runs on the rows' times cast to its dtype, on x's device.
+  const auto t_in = t_rows.to(x.device()).to(dtype);
+  auto times = [&](int64_t n) { return n == B ? t_in : torch::cat({t_in, t_in}); };
   // `branches`: TeaCache's branch ids of the rows of `in`, in order.
   auto run = [&](const torch::Tensor& in, const models::Condition& c, double b,
                  const std::vector<int>& branches) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "elit/runtime/error.h"
+#include "elit/sampling/sampler_state.h"
 #include "elit/sampling/time_grid.h"
 
 namespace elit::sampling {
@@ -66,33 +67,31 @@ void report(const StepCallback& on_step, int64_t step, const std::vector<double>
   on_step(info);
 }
 
-void check_grid(const std::vector<double>& grid) {
-  check(grid.size() >= 2, "a time grid needs at least two points (one step), got ", grid.size());
-}
-
-torch::Tensor ode_sampler(bool heun, models::DiffusionModel& model, const torch::Tensor& x0,
-                          const models::Condition& condition, const std::vector<double>& grid,
-                          const SamplerOptions& options, const StepCallback& on_step) {
-  check_grid(grid);
+// The loop every sampler is: one SamplerState, one (guided) velocity per evaluation.
+torch::Tensor sample(SamplerKind kind, models::DiffusionModel& model, const torch::Tensor& x0,
+                     const models::Condition& condition, const std::vector<double>& grid,
+                     const SamplerOptions& options, const StepCallback& on_step) {
   torch::NoGradGuard no_grad;
+  SamplerState state(kind, grid, x0, options.noise);
   Run run(model, x0, condition, grid, options);
-  const int64_t steps = static_cast<int64_t>(grid.size()) - 1;
-  auto x = x0.to(torch::kFloat64);
-  for (int64_t i = 0; i < steps; ++i) {
-    const double t = grid[i], t_next = grid[i + 1];
-    GuidedCall call, second;
-    run.begin_step(i, steps);
-    const auto d = run.velocity(x, i, t, &call);
-    auto x_next = x + (t_next - t) * d;
-    // Published: no correction on the last step (t_next = 0, where Heun would need v at t = 0).
-    if (heun && i < steps - 1) {
-      const auto d_prime = run.velocity(x_next, i, t_next, &second);
-      x_next = x + (t_next - t) * (0.5 * d + 0.5 * d_prime);
+  GuidedCall first;
+  while (!state.done()) {
+    const int64_t i = state.step();
+    const bool correcting = state.correcting();
+    if (!correcting) run.begin_step(i, state.steps());
+    GuidedCall call;
+    const auto v = run.velocity(state.input(), i, state.t(), &call);
+    if (!state.advance(v)) {  // Heun: the correction follows
+      first = call;
+      continue;
     }
-    x = x_next;
-    report(on_step, i, grid, call, second.forwards, second.rows, x);
+    if (correcting) {
+      report(on_step, i, grid, first, call.forwards, call.rows, state.x());
+    } else {
+      report(on_step, i, grid, call, 0, 0, state.x());
+    }
   }
-  return x;
+  return state.x();
 }
 
 }  // namespace
@@ -123,48 +122,20 @@ std::vector<double> time_grid(SamplerKind kind, int64_t steps) {
 torch::Tensor euler_sampler(models::DiffusionModel& model, const torch::Tensor& x,
                             const models::Condition& condition, const std::vector<double>& grid,
                             const SamplerOptions& options, const StepCallback& on_step) {
-  return ode_sampler(/*heun=*/false, model, x, condition, grid, options, on_step);
+  return sample(SamplerKind::euler, model, x, condition, grid, options, on_step);
 }
 
 torch::Tensor heun_sampler(models::DiffusionModel& model, const torch::Tensor& x,
                            const models::Condition& condition, const std::vector<double>& grid,
                            const SamplerOptions& options, const StepCallback& on_step) {
-  return ode_sampler(/*heun=*/true, model, x, condition, grid, options, on_step);
+  return sample(SamplerKind::heun, model, x, condition, grid, options, on_step);
 }
 
-torch::Tensor euler_maruyama_sampler(models::DiffusionModel& model, const torch::Tensor& x0,
+torch::Tensor euler_maruyama_sampler(models::DiffusionModel& model, const torch::Tensor& x,
                                      const models::Condition& condition,
                                      const std::vector<double>& grid, const SamplerOptions& options,
                                      const StepCallback& on_step) {
-  check_grid(grid);
-  torch::NoGradGuard no_grad;
-  Run run(model, x0, condition, grid, options);
-  const int64_t steps = static_cast<int64_t>(grid.size()) - 1;
-  auto x = x0.to(torch::kFloat64);
-  for (int64_t i = 0; i < steps; ++i) {
-    const double t = grid[i], dt = grid[i + 1] - grid[i];
-    const double diffusion = 2.0 * t;  // published compute_diffusion
-    GuidedCall call;
-    run.begin_step(i, steps);
-    const auto v = run.velocity(x, i, t, &call);
-    // Linear path score from the velocity (published get_score_from_velocity with alpha = 1 - t,
-    // sigma = t); guidance is linear in v, so the drift of the guided velocity equals the
-    // published guided combination of per-branch drifts.
-    const double ratio = (1.0 - t) / -1.0;
-    const double var = t * t - ratio * 1.0 * t;
-    const auto score = (ratio * v - x) / var;
-    const auto drift = v - 0.5 * diffusion * score;
-    if (i < steps - 1) {
-      const auto eps = options.noise ? options.noise(x) : torch::randn_like(x);
-      check(eps.sizes() == x.sizes(), "SDE noise has shape ", eps.sizes(), ", expected ",
-            x.sizes());
-      x = x + drift * dt + std::sqrt(diffusion) * (eps.to(x.options()) * std::sqrt(std::abs(dt)));
-    } else {
-      x = x + dt * drift;  // published: the last step takes the mean, without noise
-    }
-    report(on_step, i, grid, call, 0, 0, x);
-  }
-  return x;
+  return sample(SamplerKind::sde, model, x, condition, grid, options, on_step);
 }
 
 torch::Tensor run_sampler(SamplerKind kind, models::DiffusionModel& model, const torch::Tensor& x,

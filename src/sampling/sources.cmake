@@ -3,6 +3,7 @@ list(APPEND ELIT_SOURCES
   src/sampling/budget_schedule.cpp
   src/sampling/guidance.cpp
   src/sampling/sampler.cpp
+  src/sampling/sampler_state.cpp
   src/sampling/seeds.cpp
   src/sampling/generate.cpp
   src/sampling/cost.cpp

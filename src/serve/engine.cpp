@@ -7,6 +7,7 @@
 
 #include "elit/runtime/timing.h"
 #include "elit/sampling/cost.h"
+#include "elit/sampling/sampler_state.h"
 #include "elit/sampling/seeds.h"
 
 namespace elit::serve {
@@ -15,8 +16,6 @@ namespace {
 // Requests without a deadline are ordered as if due this long after arrival, so that a stream
 // of deadline requests cannot starve them.
 constexpr auto kNoDeadlineHorizon = std::chrono::seconds(60);
-
-struct Cancelled {};  // thrown out of the sampler when every client of a batch went away
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -132,6 +131,11 @@ std::optional<nlohmann::json> Engine::progress(const std::string& id) const {
                         {"queue_position", pos == queue_.end() ? 0 : (pos - queue_.begin()) + 1}};
 }
 
+int64_t Engine::steps_done(const Job& job) const {
+  std::lock_guard lock(mu_);
+  return job.step;
+}
+
 void Engine::shutdown() {
   {
     std::lock_guard lock(mu_);
@@ -184,6 +188,15 @@ void Engine::remember_id_locked(const std::shared_ptr<Job>& job) {
   }
 }
 
+// A running request: its job, the sampler state and the condition rows of its images.
+struct Engine::Active {
+  std::shared_ptr<Job> job;
+  std::optional<sampling::SamplerState> state;
+  models::Condition cond, null_cond;  // null_cond: CFG / cheap CFG only
+  torch::Dtype dtype;                 // what the model runs in
+  int64_t evaluations_left = 0;       // guarded by mu_
+};
+
 std::vector<PlanBatch> Engine::plan_order_locked(Clock::time_point now) const {
   std::vector<PlanBatch> order;
   const auto view = [](const std::vector<std::shared_ptr<Job>>& jobs) {
@@ -191,8 +204,15 @@ std::vector<PlanBatch> Engine::plan_order_locked(Clock::time_point now) const {
     for (const auto& j : jobs) out.push_back(j.get());
     return out;
   };
-  if (!running_.empty())
-    order.push_back(plan_batch(view(running_), running_evaluations_left_, now));
+  if (!running_.empty()) {  // the running requests share every forward until the longest ends
+    std::vector<const Job*> jobs;
+    int64_t evaluations = 0;
+    for (const auto& a : running_) {
+      jobs.push_back(a->job.get());
+      evaluations = std::max(evaluations, a->evaluations_left);
+    }
+    order.push_back(plan_batch(jobs, evaluations, now));
+  }
   for (const auto& indices : group_batches(queue_, options_.max_batch)) {
     std::vector<std::shared_ptr<Job>> jobs;
     for (size_t i : indices) jobs.push_back(queue_[i]);
@@ -201,166 +221,204 @@ std::vector<PlanBatch> Engine::plan_order_locked(Clock::time_point now) const {
   return order;
 }
 
-std::vector<std::shared_ptr<Job>> Engine::take_batch_locked() {
-  const auto indices = group_batches(queue_, options_.max_batch).front();
-  std::vector<std::shared_ptr<Job>> batch;
-  for (size_t i : indices) batch.push_back(queue_[i]);
-  for (auto it = indices.rbegin(); it != indices.rend(); ++it) queue_.erase(queue_.begin() + *it);
-  const auto now = Clock::now();
-  for (auto& j : batch) {
-    j->state = JobState::running;
-    j->started = now;
-  }
-  running_ = batch;
-  running_evaluations_left_ = batch.front()->evaluations();
-  return batch;
-}
-
-void Engine::worker() {
-  for (;;) {
-    std::vector<std::shared_ptr<Job>> batch;
-    {
-      std::unique_lock lock(mu_);
-      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything admitted is served
-      batch = take_batch_locked();
-    }
-    run_batch(batch);
-  }
-}
-
-double Engine::choose_budget(const std::vector<std::shared_ptr<Job>>& batch) {
-  if (batch.front()->fixed_budget) return *batch.front()->fixed_budget;
-  std::lock_guard lock(mu_);
-  return plan_budget(plan_order_locked(Clock::now()), planning_table_locked()).budget;
-}
-
-void Engine::run_batch(const std::vector<std::shared_ptr<Job>>& batch) {
-  const auto& r = batch.front()->request;
+std::shared_ptr<Engine::Active> Engine::start_locked(const std::shared_ptr<Job>& job) {
+  const auto& r = job->request;
   torch::TensorOptions model_options;
   for (const auto& p : model_.parameters()) {
     model_options = p.options();
     break;
   }
-  // Every job's images start from its own seeds, as `elit sample` draws them.
-  const std::vector<int64_t> chw{spec_.in_channels, spec_.height, spec_.width};
-  std::vector<torch::Tensor> noise, labels;
-  std::vector<std::string> prompts;  // one per image (a batch is all prompts or all classes)
-  std::vector<std::shared_ptr<sampling::PerSampleNoise>> sde_noise;
-  for (const auto& j : batch) {
-    noise.push_back(sampling::initial_noise(j->request.seed, 0, j->request.num, chw,
-                                            model_options.dtype().toScalarType()));
-    labels.push_back(torch::full({j->request.num}, j->request.label, torch::kInt64));
-    prompts.insert(prompts.end(), j->request.num, j->request.prompt);
-    sde_noise.push_back(
-        std::make_shared<sampling::PerSampleNoise>(j->request.seed, 0, j->request.num));
-  }
-  const auto x = torch::cat(noise).to(model_options.device());  // [N, C, H, W]
-  const auto cond = (r.prompt.empty() ? model_.condition_for_labels(torch::cat(labels))
-                                      : model_.condition_for_prompts(prompts))
-                        .to(model_options.device());
-  sampling::SamplerOptions options;
-  options.guidance.scale = r.cfg_scale;
-  options.guidance.uncond_budget = r.uncond_budget;
-  options.teacache = options_.teacache;
+  auto a = std::make_shared<Active>();
+  a->job = job;
+  // The request's images start from its own seeds, as `elit sample` draws them.
+  const auto x =
+      sampling::initial_noise(r.seed, 0, r.num, {spec_.in_channels, spec_.height, spec_.width},
+                              model_options.dtype().toScalarType())
+          .to(model_options.device());  // [num, C, H, W]
+  sampling::NoiseFn noise;
   if (r.sampler == sampling::SamplerKind::sde) {
-    options.noise = [&](const torch::Tensor& like) {  // like: [N, C, H, W]
-      std::vector<torch::Tensor> parts;
-      int64_t begin = 0;
-      for (size_t k = 0; k < batch.size(); ++k) {
-        const int64_t n = batch[k]->request.num;
-        parts.push_back((*sde_noise[k])(like.narrow(0, begin, n)));
-        begin += n;
-      }
-      return torch::cat(parts);
-    };
+    auto draws = std::make_shared<sampling::PerSampleNoise>(r.seed, 0, r.num);
+    noise = [draws](const torch::Tensor& like) { return (*draws)(like); };
   }
-  int64_t planned_step = -1;
-  double budget = 1.0;
-  options.budget_at = [&](int64_t step, double) {
-    if (step != planned_step) {  // Heun's second evaluation keeps its step's budget
-      const bool all_gone = std::all_of(batch.begin(), batch.end(),
-                                        [](const auto& j) { return j->abandoned.load(); });
-      if (all_gone) throw Cancelled{};
-      budget = choose_budget(batch);
-      planned_step = step;
+  a->dtype = x.scalar_type();
+  a->state.emplace(r.sampler, sampling::time_grid(r.sampler, r.steps), x, noise);
+  a->cond =
+      (r.prompt.empty() ? model_.condition_for_labels(torch::full({r.num}, r.label, torch::kInt64))
+                        : model_.condition_for_prompts(std::vector<std::string>(r.num, r.prompt)))
+          .to(model_options.device());
+  if (r.cfg_scale > 1.0) a->null_cond = model_.null_condition(a->cond);
+  a->evaluations_left = job->evaluations();
+  job->state = JobState::running;
+  job->started = Clock::now();
+  return a;
+}
+
+// At an evaluation boundary: queued requests join the running ones, in EDF order, while the
+// head of the queue can share their forwards and its images fit. A head that cannot share waits
+// until the running ones are done, so that nothing overtakes it. Static batching, and TeaCache
+// (whose decisions are per sampling run), start a group together and run it to its end.
+void Engine::admit_locked() {
+  const bool lockstep = !options_.continuous || options_.teacache;
+  if (!running_.empty() && lockstep) return;
+  int64_t images = 0;
+  for (const auto& a : running_) images += a->job->request.num;
+  while (!queue_.empty()) {
+    const auto head = queue_.front();
+    if (!running_.empty()) {
+      const Job& lead = *running_.front()->job;
+      const bool shares = options_.teacache ? same_batch(lead, *head) : same_forward(lead, *head);
+      if (!shares || images + head->request.num > options_.max_batch) break;
     }
-    return budget;
-  };
+    queue_.erase(queue_.begin());
+    images += head->request.num;
+    running_.push_back(start_locked(head));
+    if (running_.size() == 1 && options_.teacache) teacache_.emplace(*options_.teacache, nullptr);
+  }
+}
+
+void Engine::worker() {
+  for (;;) {
+    std::vector<std::shared_ptr<Active>> group;
+    {
+      std::unique_lock lock(mu_);
+      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !running_.empty(); });
+      // Clients that went away leave before the next forward.
+      std::vector<std::shared_ptr<Active>> gone;
+      for (const auto& a : running_) {
+        if (a->job->abandoned) gone.push_back(a);
+      }
+      lock.unlock();
+      if (!gone.empty()) finish(gone, "abandoned by the client");
+      lock.lock();
+      admit_locked();
+      if (running_.empty()) {
+        if (queue_.empty() && stopping_) return;  // everything admitted is served
+        continue;
+      }
+      group = running_;
+    }
+    std::vector<std::shared_ptr<Active>> done;
+    try {
+      done = evaluate(group, choose_budget());
+    } catch (const std::exception& e) {
+      finish(group, e.what());
+      continue;
+    }
+    if (!done.empty()) finish(done, "");
+  }
+}
+
+double Engine::choose_budget() {
+  std::lock_guard lock(mu_);
+  const auto& lead = *running_.front()->job;
+  if (lead.fixed_budget) return *lead.fixed_budget;
+  return plan_budget(plan_order_locked(Clock::now()), planning_table_locked()).budget;
+}
+
+std::vector<std::shared_ptr<Engine::Active>> Engine::evaluate(
+    const std::vector<std::shared_ptr<Active>>& group, double budget) {
+  const auto& r = group.front()->job->request;  // guidance is the same for the whole group
+  sampling::GuidanceOptions guidance;
+  guidance.scale = r.cfg_scale;
+  guidance.uncond_budget = r.uncond_budget;
+  // The rows of every running request at its own time: [N, C, H, W] and [N].
+  std::vector<torch::Tensor> xs, ts;
+  models::Condition cond, null_cond;
+  int64_t images = 0;
+  for (size_t k = 0; k < group.size(); ++k) {
+    const auto& a = *group[k];
+    xs.push_back(a.state->input());
+    ts.push_back(torch::full({a.job->request.num}, a.state->t(), torch::kFloat64));
+    cond = k == 0 ? a.cond : models::Condition::cat(cond, a.cond);
+    if (a.null_cond.batch() > 0)
+      null_cond = k == 0 ? a.null_cond : models::Condition::cat(null_cond, a.null_cond);
+    images += a.job->request.num;
+  }
+  if (teacache_ && !group.front()->state->correcting()) {
+    teacache_->begin_step(group.front()->state->step(), group.front()->state->steps());
+  }
+  Stopwatch watch;
+  sampling::GuidedCall call;
+  const auto v = sampling::guided_velocity(model_, torch::cat(xs), torch::cat(ts), cond, null_cond,
+                                           budget, guidance, group.front()->dtype, &call,
+                                           teacache_ ? &*teacache_ : nullptr);
+  const double measured_ms = 1e3 * watch.seconds();
   const auto flops_of = [&](double b) {
     const auto it = options_.flops_per_row.lower_bound(b - 1e-9);
     return it == options_.flops_per_row.end() ? int64_t{0} : it->second;
   };
-  const bool heun = r.sampler == sampling::SamplerKind::heun;
-  std::vector<const Job*> jobs;
-  for (const auto& j : batch) jobs.push_back(j.get());
-  const PlanBatch shape = plan_batch(jobs, /*evaluations=*/1, Clock::now());  // images, guidance
-  Stopwatch step_watch;  // the time of each step, to keep the planner's table honest
-  const auto on_step = [&](const sampling::StepInfo& s) {
-    const bool second = heun && s.step < s.steps - 1;
-    const double measured_ms = 1e3 * step_watch.seconds();
-    step_watch.restart();
-    const double predicted_ms =
-        (second ? 2 : 1) *
-        table_.evaluation_ms(s.budget, shape.images, shape.cfg, shape.guide_budget);
-    int64_t per_image = sampling::evaluation_flops(options.guidance, s.t, s.budget, flops_of);
-    if (second)
-      per_image += sampling::evaluation_flops(options.guidance, s.t_next, s.budget, flops_of);
-    std::lock_guard lock(mu_);
-    observe_step_locked(measured_ms, predicted_ms);
-    for (const auto& j : batch) {
-      j->step = s.step + 1;
-      j->budget = s.budget;
-      j->result.budgets.push_back(s.budget);
-      j->result.flops += per_image * j->request.num;
-    }
-    running_evaluations_left_ -= second ? 2 : 1;
-  };
-  try {
-    const auto grid = sampling::time_grid(r.sampler, r.steps);
-    auto images = sampling::run_sampler(r.sampler, model_, x, cond, grid, options, on_step);
-    if (options_.to_pixels) {
-      torch::NoGradGuard no_grad;
-      images = options_.to_pixels(images);
-    }
-    finish_batch(batch, images.cpu(), "");
-  } catch (const Cancelled&) {
-    finish_batch(batch, {}, "abandoned by the client");
-  } catch (const std::exception& e) {
-    finish_batch(batch, {}, e.what());
+  std::vector<std::shared_ptr<Active>> done;
+  std::vector<bool> stepped;
+  std::vector<int64_t> flops;
+  int64_t begin = 0;
+  for (const auto& a : group) {
+    const int64_t n = a->job->request.num;
+    flops.push_back(sampling::evaluation_flops(guidance, a->state->t(), budget, flops_of) * n);
+    stepped.push_back(a->state->advance(v.narrow(0, begin, n)));
+    begin += n;
   }
+  std::lock_guard lock(mu_);
+  std::vector<const Job*> jobs;
+  for (const auto& a : group) jobs.push_back(a->job.get());
+  const PlanBatch shape = plan_batch(jobs, 1, Clock::now());
+  observe_step_locked(measured_ms,
+                      table_.evaluation_ms(budget, shape.images, shape.cfg, shape.guide_budget));
+  for (size_t k = 0; k < group.size(); ++k) {
+    auto& a = *group[k];
+    --a.evaluations_left;
+    a.job->budget = budget;
+    a.job->result.flops += flops[k];
+    if (!stepped[k]) continue;
+    a.job->step = a.state->step();
+    a.job->result.budgets.push_back(budget);
+    if (a.state->done()) done.push_back(group[k]);
+  }
+  return done;
 }
 
-void Engine::finish_batch(const std::vector<std::shared_ptr<Job>>& batch,
-                          const torch::Tensor& images, const std::string& error) {
+void Engine::finish(const std::vector<std::shared_ptr<Active>>& done, const std::string& error) {
+  // Decoding (a latent model's VAE) runs outside the lock, once per finished request.
+  std::vector<torch::Tensor> images(done.size());
+  std::string failure = error;
+  if (error.empty()) {
+    try {
+      torch::NoGradGuard no_grad;
+      for (size_t k = 0; k < done.size(); ++k) {
+        const auto& x = done[k]->state->x();  // [num, C, H, W] float64
+        images[k] = (options_.to_pixels ? options_.to_pixels(x) : x).cpu();
+      }
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
   const auto now = Clock::now();
   std::vector<ServedRequest> served;
   {
     std::lock_guard lock(mu_);
-    int64_t begin = 0;
-    for (const auto& j : batch) {
-      auto& res = j->result;
-      const int64_t n = j->request.num;
-      if (images.defined()) res.images = images.narrow(0, begin, n);  // [n, C, H, W]
-      begin += n;
-      res.error = error;
-      res.queue_ms = ms_between(j->arrival, j->started);
-      res.compute_ms = ms_between(j->started, now);
-      res.latency_ms = ms_between(j->arrival, now);
-      res.deadline_met = !j->deadline || now <= *j->deadline;
-      j->state = error.empty() ? JobState::done : JobState::failed;
-      if (error.empty()) {
+    for (size_t k = 0; k < done.size(); ++k) {
+      auto& j = *done[k]->job;
+      auto& res = j.result;
+      if (failure.empty()) res.images = images[k];
+      res.error = failure;
+      res.queue_ms = ms_between(j.arrival, j.started);
+      res.compute_ms = ms_between(j.started, now);
+      res.latency_ms = ms_between(j.arrival, now);
+      res.deadline_met = !j.deadline || now <= *j.deadline;
+      j.state = failure.empty() ? JobState::done : JobState::failed;
+      if (failure.empty()) {
         double mean = 0;
         for (double b : res.budgets) mean += b;
         mean /= std::max<size_t>(res.budgets.size(), 1);
-        served.push_back({res.latency_ms / 1e3, mean, n, res.flops, res.deadline_met});
+        served.push_back({res.latency_ms / 1e3, mean, j.request.num, res.flops, res.deadline_met});
       }
+      running_.erase(std::find(running_.begin(), running_.end(), done[k]));
     }
-    running_.clear();
-    running_evaluations_left_ = 0;
+    if (running_.empty()) teacache_.reset();
   }
   for (const auto& s : served) metrics_.served(s);
-  if (!error.empty() && error != "abandoned by the client") metrics_.failed();
+  if (!failure.empty() && failure != "abandoned by the client") {
+    for (size_t k = 0; k < done.size(); ++k) metrics_.failed();
+  }
   done_cv_.notify_all();
 }
 

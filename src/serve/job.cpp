@@ -22,12 +22,16 @@ int64_t Job::evaluations() const {
   return request.sampler == sampling::SamplerKind::heun ? 2 * request.steps - 1 : request.steps;
 }
 
-bool same_batch(const Job& a, const Job& b) {
+bool same_forward(const Job& a, const Job& b) {
   const auto& x = a.request;
   const auto& y = b.request;
-  return x.prompt.empty() == y.prompt.empty() && x.sampler == y.sampler && x.steps == y.steps &&
-         x.cfg_scale == y.cfg_scale && x.uncond_budget == y.uncond_budget &&
-         a.fixed_budget == b.fixed_budget;
+  return x.prompt.empty() == y.prompt.empty() && x.cfg_scale == y.cfg_scale &&
+         x.uncond_budget == y.uncond_budget && a.fixed_budget == b.fixed_budget;
+}
+
+bool same_batch(const Job& a, const Job& b) {
+  return same_forward(a, b) && a.request.sampler == b.request.sampler &&
+         a.request.steps == b.request.steps;
 }
 
 std::vector<std::vector<size_t>> group_batches(const std::vector<std::shared_ptr<Job>>& queue,

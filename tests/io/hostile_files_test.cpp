@@ -216,6 +216,18 @@ TEST(HostileImage, AHeaderClaimingMorePixelsThanTheFileCanHoldIsRefused) {
   EXPECT_TRUE(torch::equal(read_image(path), flat));
 }
 
+TEST(HostileImage, APnmHeaderNumberTooLongForAnIntIsRefused) {
+  // Found by fuzz_image: stb's PNM reader overflowed an int on a 34-digit width (UB).
+  const std::string ppm = "P6\x0b" + std::string(34, '6') + std::string(1, '\0');
+  const auto msg = error_of([&] { decode_image(ppm, "long.ppm"); });
+  EXPECT_NE(msg.find("long.ppm': a PNM header number has 34 digits"), std::string::npos) << msg;
+  // A real PNM with a comment still decodes.
+  const std::string ok = "P5\n# made by hand\n2 1\n255\n\x07\x09";
+  const auto image = decode_image(ok, "ok.pgm");
+  EXPECT_EQ(image.sizes(), (std::vector<int64_t>{1, 2, 1}));
+  EXPECT_EQ(image[0][1][0].item<int>(), 9);
+}
+
 TEST(HostileGzip, StopsAtTheBound) {
   const std::string data(1 << 20, '\0');
   const auto gz = testing::gzip_stored(data);

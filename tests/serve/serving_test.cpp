@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdio>
 #include <future>
+#include <thread>
 
 #include <torch/torch.h>
 
@@ -98,6 +99,58 @@ std::vector<double> burst(Engine& engine, int n, double deadline_ms) {
     means.push_back(sum / static_cast<double>(j->result.budgets.size()));
   }
   return means;
+}
+
+// Continuous batching: a request that arrives while another runs joins it at the next model
+// evaluation, at its own step and time, and leaves when it is done, instead of waiting for the
+// running one to end. Its images are those it gets alone (up to batching round-off).
+// Submits a long request, then, once it runs, a short one; returns the long one's steps done
+// when the short one finished, and checks both.
+int64_t long_steps_when_short_one_ends(TinyServer& server) {
+  auto& engine = server.engine();
+  GenerateRequest long_one;
+  long_one.label = 2;
+  long_one.seed = 5;
+  long_one.num = 4;
+  long_one.steps = 400;
+  long_one.sampler = sampling::SamplerKind::heun;  // samplers and steps may differ
+  const auto a = engine.submit(long_one);
+  EXPECT_TRUE(a.job) << a.rejection;
+  if (!a.job) return -1;
+  while (engine.steps_done(*a.job) < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  GenerateRequest short_one;
+  short_one.label = 7;
+  short_one.seed = 11;
+  short_one.num = 2;
+  short_one.steps = 3;
+  const auto b = engine.submit(short_one);
+  EXPECT_TRUE(b.job) << b.rejection;
+  if (!b.job) return -1;
+  EXPECT_TRUE(engine.wait(*b.job, std::chrono::seconds(120)));
+  const int64_t steps = engine.steps_done(*a.job);
+  EXPECT_TRUE(engine.wait(*a.job, std::chrono::seconds(120)));
+  EXPECT_EQ(a.job->result.budgets.size(), 400u);
+  EXPECT_EQ(b.job->result.budgets.size(), 3u);
+  // Alone, the short request gives the same images (batching changes only round-off).
+  const auto alone = engine.submit(short_one);
+  EXPECT_TRUE(alone.job && engine.wait(*alone.job, std::chrono::seconds(60)));
+  if (alone.job) {
+    EXPECT_LT((alone.job->result.images - b.job->result.images).abs().max().item<double>(), 1e-4);
+  }
+  return steps;
+}
+
+// Continuous batching: a request that arrives while another runs joins it at the next model
+// evaluation, at its own step and time, and leaves when it is done; with static batching it
+// waits for the running one to end.
+TEST(Serving, ARequestJoinsTheRunningOneAndFinishesFirst) {
+  TinyServer continuous;
+  EXPECT_LT(long_steps_when_short_one_ends(continuous), 400)
+      << "the short request waited for the long one";
+  testing::TinyServerOptions o;
+  o.continuous = false;
+  TinyServer fixed_batches(o);
+  EXPECT_EQ(long_steps_when_short_one_ends(fixed_batches), 400);
 }
 
 TEST(Serving, ElasticPolicyLowersTheBudgetUnderOverloadAndRaisesItAfter) {

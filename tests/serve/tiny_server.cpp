@@ -58,6 +58,7 @@ TinyServer::TinyServer(TinyServerOptions o) {
   serve::EngineOptions e;
   e.policy = o.policy;
   e.max_batch = o.max_batch;
+  e.continuous = o.continuous;
   e.max_queue = o.max_queue;
   e.follow_measured_speed = o.follow_measured_speed;
   for (double b : budgets) e.flops_per_row[b] = costs.flops(b);

@@ -25,6 +25,7 @@ struct TinyServerOptions {
   std::optional<serve::CostTable> table;  // unset: calibrated from real forwards (1 repeat)
   bool follow_measured_speed = false;     // true: the engine rescales the table as it measures
   int64_t max_batch = 8;
+  bool continuous = true;  // false: static batching
   int64_t max_queue = 256;
   bool text_model = false;  // serve tiny_text_model_path() (prompts) instead of the tiny SiT
 };

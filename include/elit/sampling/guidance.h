@@ -50,6 +50,14 @@ torch::Tensor guided_velocity(models::DiffusionModel& model, const torch::Tensor
                               const models::Condition& cond, const models::Condition& null_cond,
                               double budget, const GuidanceOptions& guidance, torch::Dtype dtype,
                               GuidedCall* call = nullptr, TeaCache* cache = nullptr);
+// The same with a time per row (t: [B] float64 on the CPU), so that rows of sampling runs at
+// different steps share the forwards (the server's continuous batching). The rows must agree on
+// whether guidance applies; with `cache`, they must share one time.
+torch::Tensor guided_velocity(models::DiffusionModel& model, const torch::Tensor& x,
+                              const torch::Tensor& t, const models::Condition& cond,
+                              const models::Condition& null_cond, double budget,
+                              const GuidanceOptions& guidance, torch::Dtype dtype,
+                              GuidedCall* call = nullptr, TeaCache* cache = nullptr);
 
 // The budget argument a model is given: unset (= full) for models without a latent interface.
 std::optional<double> model_budget(const models::ModelSpec& spec, double budget);

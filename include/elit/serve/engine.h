@@ -1,6 +1,8 @@
-// The serving engine: an earliest-deadline-first queue and one worker that runs batches of
-// compatible requests through the library's samplers, with the budget of every step chosen by
-// the policy (elastic: the planner, from the measured cost table; fixed: one budget).
+// The serving engine: an earliest-deadline-first queue and one worker that samples the running
+// requests one model evaluation at a time, all of them in one forward (continuous batching: a
+// request joins the running ones at the next evaluation, at its own step and time, and leaves
+// as soon as it is done), with the budget of every forward chosen by the policy (elastic: the
+// planner, from the measured cost table; fixed: one budget).
 //
 // A request's image i starts from the noise of sample_seed(seed, i), exactly as `elit sample`
 // draws it, so a request served alone gives `elit sample`'s images for the same seed, steps and
@@ -25,8 +27,11 @@ Policy parse_policy(const std::string& name);  // elastic|fixed
 
 struct EngineOptions {
   Policy policy = Policy::elastic;
-  double default_budget = 1.0;              // fixed policy, and requests without a deadline
-  int64_t max_batch = 8;                    // images per forward
+  double default_budget = 1.0;  // fixed policy, and requests without a deadline
+  int64_t max_batch = 8;        // images per forward
+  // true: requests join the running ones at every evaluation (continuous batching); false: a
+  // batch of requests with the same sampler and steps runs from start to end (static batching).
+  bool continuous = true;
   int64_t max_queue = 256;                  // requests waiting; more are refused with 503
   std::map<double, int64_t> flops_per_row;  // model FLOPs of one forward row at each budget
   bool follow_measured_speed = true;        // false: plan from the table as given (time_scale 1)
@@ -54,11 +59,13 @@ class Engine {
   Admission submit(const GenerateRequest& request);
   // Blocks until the job is done or failed, or `timeout` passes; true when it finished.
   bool wait(const Job& job, std::chrono::milliseconds timeout);
-  // The client went away: a queued job leaves the queue; a running one finishes with its batch.
+  // The client went away: a queued job leaves the queue, a running one before the next forward.
   void abandon(const std::shared_ptr<Job>& job);
   // {"state", "step", "steps", "budget", "queue_position"} of the latest job with this id.
   std::optional<nlohmann::json> progress(const std::string& id) const;
-  // Accepts nothing new, finishes the queue and the running batch, then stops the worker.
+  // Steps the job has finished (read under the engine's lock).
+  int64_t steps_done(const Job& job) const;
+  // Accepts nothing new, finishes the queue and the running requests, then stops the worker.
   void shutdown();
 
   const CostTable& table() const { return table_; }
@@ -71,13 +78,16 @@ class Engine {
   std::string render_metrics() const;
 
  private:
+  struct Active;  // a running request and its sampler state (engine.cpp)
   void worker();
-  std::vector<std::shared_ptr<Job>> take_batch_locked();
+  void admit_locked();
+  std::shared_ptr<Active> start_locked(const std::shared_ptr<Job>& job);
   std::vector<PlanBatch> plan_order_locked(Clock::time_point now) const;
-  double choose_budget(const std::vector<std::shared_ptr<Job>>& batch);
-  void run_batch(const std::vector<std::shared_ptr<Job>>& batch);
-  void finish_batch(const std::vector<std::shared_ptr<Job>>& batch, const torch::Tensor& images,
-                    const std::string& error);
+  double choose_budget();
+  // One evaluation of every running request; returns those that finished.
+  std::vector<std::shared_ptr<Active>> evaluate(const std::vector<std::shared_ptr<Active>>& group,
+                                                double budget);
+  void finish(const std::vector<std::shared_ptr<Active>>& done, const std::string& error);
   void remember_id_locked(const std::shared_ptr<Job>& job);
 
   models::DiffusionModel& model_;
@@ -90,9 +100,10 @@ class Engine {
   Metrics metrics_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
-  std::vector<std::shared_ptr<Job>> queue_;    // EDF order
-  std::vector<std::shared_ptr<Job>> running_;  // the batch being sampled
-  int64_t running_evaluations_left_ = 0;
+  std::vector<std::shared_ptr<Job>> queue_;  // EDF order
+  // The requests being sampled: changed by the worker only, under mu_.
+  std::vector<std::shared_ptr<Active>> running_;
+  std::optional<sampling::TeaCache> teacache_;  // per running group (TeaCache keeps per-run state)
   uint64_t next_number_ = 0;
   bool stopping_ = false;
   std::map<std::string, std::pair<std::shared_ptr<Job>, uint64_t>> by_id_;  // id -> job, number

@@ -1,6 +1,6 @@
 // A request inside the server: its arrival, deadline, the budget it is pinned to (if any), its
 // progress and its result, shared by the HTTP handler that waits for it and the worker that runs
-// it. Also the batching rule: which queued jobs share a forward.
+// it. Also the batching rules: which jobs share a forward.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -47,8 +47,11 @@ struct Job {
   int64_t evaluations() const;
 };
 
-// Whether two jobs can run in one forward: same kind of condition (class or prompt), sampler,
-// steps, guidance and pinned budget.
+// Whether two jobs can share every forward: the same kind of condition (class or prompt),
+// guidance and pinned budget. Their samplers, steps and times may differ (continuous batching).
+bool same_forward(const Job& a, const Job& b);
+// Whether two jobs can also run in lockstep from start to end (TeaCache's per-run state, and the
+// planner's view of the queue): same_forward, and the same sampler and steps.
 bool same_batch(const Job& a, const Job& b);
 
 // The queue (in EDF order) cut into the batches the worker will run, as index lists: each batch
