@@ -5,6 +5,9 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "elit/runtime/atomic_file.h"
 #include "elit/runtime/error.h"
@@ -27,10 +30,15 @@ constexpr uint64_t kMaxImageBytes = uint64_t(1) << 28;
 constexpr uint64_t kMaxExpansion = 2048;
 constexpr uint64_t kSmallImageBytes = uint64_t(1) << 20;  // always allowed
 // stb grows its PNG data buffer by each chunk's declared length before reading the chunk, so a
-// small file can make it allocate gigabytes: every chunk must fit in the file first.
-void check_png_chunks(const std::string& bytes, const std::string& origin) {
+// small file can make it allocate gigabytes: every chunk must fit in the file first. An empty
+// IDAT chunk before any data makes stb copy zero bytes to a null buffer (undefined behaviour,
+// found by fuzz_image); such chunks carry nothing, so the PNG is returned without them.
+// Returns the bytes stb should decode: `bytes` itself, or a copy without the empty IDAT chunks.
+std::string_view checked_png(const std::string& bytes, const std::string& origin,
+                             std::string& cleaned) {
   static const std::string kSignature("\x89PNG\r\n\x1a\n", 8);
-  if (bytes.compare(0, 8, kSignature) != 0) return;  // not a PNG
+  if (bytes.compare(0, 8, kSignature) != 0) return bytes;  // not a PNG
+  std::vector<std::pair<uint64_t, uint64_t>> empty_idat;   // [begin, end) of each
   uint64_t at = 8;
   while (at + 8 <= bytes.size()) {
     uint64_t length = 0;
@@ -39,8 +47,56 @@ void check_png_chunks(const std::string& bytes, const std::string& origin) {
     check(at + 12 + length <= bytes.size(), "image '", origin, "': PNG chunk '", type,
           "' declares ", length, " bytes, more than the ", bytes.size() - at,
           " left in the file (truncated or corrupt)");
-    if (type == "IEND") return;
+    if (type == "IEND") break;
+    if (type == "IDAT" && length == 0) empty_idat.emplace_back(at, at + 12);
     at += 12 + length;
+  }
+  if (empty_idat.empty()) return bytes;
+  cleaned.clear();
+  uint64_t from = 0;
+  for (const auto& [begin, end] : empty_idat) {
+    cleaned.append(bytes, from, begin - from);
+    from = end;
+  }
+  cleaned.append(bytes, from, std::string::npos);
+  return cleaned;
+}
+
+// This stb writes past its Huffman size table when a JPEG DHT segment declares more than 256
+// codes for one table (found by fuzz_image under UBSan; later stb versions check it): every
+// table in every DHT segment, before and between scans, is checked first.
+void check_jpeg_huffman_tables(const std::string& bytes, const std::string& origin) {
+  if (bytes.size() < 4 || static_cast<uint8_t>(bytes[0]) != 0xFF ||
+      static_cast<uint8_t>(bytes[1]) != 0xD8) {
+    return;  // not a JPEG
+  }
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
+  size_t at = 2;
+  while (at + 4 <= bytes.size()) {
+    if (byte(at) != 0xFF) {  // entropy-coded data after a scan: find the next marker
+      ++at;
+      continue;
+    }
+    const uint8_t marker = byte(at + 1);
+    if (marker == 0xFF || marker == 0x00 || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x01) {
+      ++at;  // fill byte, stuffed zero, restart marker or SOI: no segment
+      continue;
+    }
+    if (marker == 0xD9) return;  // EOI
+    const size_t length = (size_t{byte(at + 2)} << 8) | byte(at + 3);
+    const size_t end = std::min(bytes.size(), at + 2 + length);
+    if (marker == 0xC4) {
+      // stb reads a truncated segment's missing bytes as zeros: so does this check.
+      const auto byte_or_zero = [&](size_t i) { return i < bytes.size() ? byte(i) : uint8_t{0}; };
+      for (size_t p = at + 4; p < end;) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += byte_or_zero(p + i);
+        check(codes <= 256, "image '", origin, "': a JPEG Huffman table declares ", codes,
+              " codes (at most 256: corrupt)");
+        p += 17 + codes;
+      }
+    }
+    at = std::max(end, at + 2);
   }
 }
 
@@ -73,10 +129,12 @@ void check_pnm_header(const std::string& bytes, const std::string& origin) {
 torch::Tensor decode_image(const std::string& bytes, const std::string& origin) {
   check(bytes.size() <= static_cast<size_t>(std::numeric_limits<int>::max()), "image '", origin,
         "' is larger than 2 GB");
-  check_png_chunks(bytes, origin);
+  std::string cleaned;
+  const std::string_view input = checked_png(bytes, origin, cleaned);
   check_pnm_header(bytes, origin);
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  const int size = static_cast<int>(bytes.size());
+  check_jpeg_huffman_tables(bytes, origin);
+  const auto* data = reinterpret_cast<const unsigned char*>(input.data());
+  const int size = static_cast<int>(input.size());
   int w = 0, h = 0, c = 0;
   // The header's dimensions are checked before stb allocates the pixels.
   check(stbi_info_from_memory(data, size, &w, &h, &c) != 0, "cannot decode image '", origin,

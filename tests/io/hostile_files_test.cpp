@@ -18,6 +18,8 @@
 #include "support/hostile_bytes.h"
 #include "support/reference.h"
 
+#include <stb_image_write.h>  // implemented in src/io/image.cpp: writes the test JPEG
+
 namespace elit::io {
 namespace {
 
@@ -226,6 +228,35 @@ TEST(HostileImage, APnmHeaderNumberTooLongForAnIntIsRefused) {
   const auto image = decode_image(ok, "ok.pgm");
   EXPECT_EQ(image.sizes(), (std::vector<int64_t>{1, 2, 1}));
   EXPECT_EQ(image[0][1][0].item<int>(), 9);
+}
+
+TEST(HostileImage, EmptyIdatChunksAreDroppedBeforeDecoding) {
+  // Found by fuzz_image (UBSan): an empty IDAT chunk before the data made stb memcpy zero bytes
+  // to a null buffer. Empty chunks carry nothing: the image decodes as without them.
+  const auto image = torch::arange(12, torch::kUInt8).reshape({2, 2, 3}) * 20;
+  const auto png = encode_png(image);
+  const size_t idat = png.find("IDAT") - 4;  // the first IDAT chunk's length field
+  const std::string empty_idat("\x00\x00\x00\x00IDAT\x35\xaf\x06\x1e", 12);
+  const auto with_empty = png.substr(0, idat) + empty_idat + png.substr(idat);
+  EXPECT_TRUE(torch::equal(decode_image(with_empty, "empty-idat.png"), image));
+}
+
+TEST(HostileImage, AJpegHuffmanTableWithMoreThan256CodesIsRefused) {
+  // Found by fuzz_image (UBSan): stb wrote past its 257-entry size table for this DHT segment.
+  const std::string jpeg("\xff\xd8\xff\xc4\x2c\x89\x01\xff\xd8\xff\xc4\x2c", 12);
+  const auto msg = error_of([&] { decode_image(jpeg, "dht.jpg"); });
+  EXPECT_NE(msg.find("dht.jpg': a JPEG Huffman table declares"), std::string::npos) << msg;
+  // A real JPEG still decodes (written by stb, quality 90).
+  const auto image = torch::full({16, 16, 3}, 128, torch::kUInt8);
+  std::string written;
+  stbi_write_jpg_to_func(
+      [](void* context, void* data, int size) {
+        static_cast<std::string*>(context)->append(static_cast<const char*>(data), size);
+      },
+      &written, 16, 16, 3, image.data_ptr<uint8_t>(), 90);
+  const auto decoded = decode_image(written, "ok.jpg");
+  EXPECT_EQ(decoded.sizes(), image.sizes());
+  EXPECT_LE((decoded.to(torch::kInt32) - 128).abs().max().item<int>(), 2);
 }
 
 TEST(HostileGzip, StopsAtTheBound) {
