@@ -277,6 +277,9 @@ void Engine::admit_locked() {
 }
 
 void Engine::worker() {
+  // Inference only: without this every state would keep the autograd graph of all the forwards
+  // before it, and requests sharing forwards would keep each other's.
+  torch::NoGradGuard no_grad;
   for (;;) {
     std::vector<std::shared_ptr<Active>> group;
     {

@@ -131,6 +131,8 @@ int64_t long_steps_when_short_one_ends(TinyServer& server) {
   EXPECT_TRUE(engine.wait(*a.job, std::chrono::seconds(120)));
   EXPECT_EQ(a.job->result.budgets.size(), 400u);
   EXPECT_EQ(b.job->result.budgets.size(), 3u);
+  // Inference keeps no autograd graph (it would chain every forward of requests that shared).
+  EXPECT_FALSE(a.job->result.images.requires_grad());
   // Alone, the short request gives the same images (batching changes only round-off).
   const auto alone = engine.submit(short_one);
   EXPECT_TRUE(alone.job && engine.wait(*alone.job, std::chrono::seconds(60)));
