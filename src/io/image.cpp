@@ -66,12 +66,12 @@ std::string_view checked_png(const std::string& bytes, const std::string& origin
 // codes for one table (found by fuzz_image under UBSan; later stb versions check it): every
 // table in every DHT segment, before and between scans, is checked first.
 void check_jpeg_huffman_tables(const std::string& bytes, const std::string& origin) {
-  if (bytes.size() < 4 || static_cast<uint8_t>(bytes[0]) != 0xFF ||
-      static_cast<uint8_t>(bytes[1]) != 0xD8) {
-    return;  // not a JPEG
-  }
   const auto byte = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
-  size_t at = 2;
+  // stb, like the JPEG standard, skips 0xFF fill bytes before a marker, the first one too.
+  size_t at = 1;
+  while (at < bytes.size() && byte(at) == 0xFF) ++at;
+  if (bytes.empty() || byte(0) != 0xFF || at >= bytes.size() || byte(at) != 0xD8) return;
+  ++at;
   while (at + 4 <= bytes.size()) {
     if (byte(at) != 0xFF) {  // entropy-coded data after a scan: find the next marker
       ++at;

@@ -246,6 +246,10 @@ TEST(HostileImage, AJpegHuffmanTableWithMoreThan256CodesIsRefused) {
   const std::string jpeg("\xff\xd8\xff\xc4\x2c\x89\x01\xff\xd8\xff\xc4\x2c", 12);
   const auto msg = error_of([&] { decode_image(jpeg, "dht.jpg"); });
   EXPECT_NE(msg.find("dht.jpg': a JPEG Huffman table declares"), std::string::npos) << msg;
+  // The same behind a fill byte before the start marker, which stb skips.
+  const std::string filled = "\xff" + jpeg;
+  EXPECT_NE(error_of([&] { decode_image(filled, "fill.jpg"); }).find("JPEG Huffman table declares"),
+            std::string::npos);
   // A real JPEG still decodes (written by stb, quality 90).
   const auto image = torch::full({16, 16, 3}, 128, torch::kUInt8);
   std::string written;
