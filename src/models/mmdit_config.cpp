@@ -79,16 +79,9 @@ void read_context_embedder(const json& v, MMDiTConfig& c) {
 // encoder, label context, latent interface). Options of a mode not in use are not written.
 const ConfigSchema<MMDiTConfig>& schema() {
   using C = MMDiTConfig;
-  auto if_builtin_text = [](auto member, const char* name) {
-    return [member, name](const C& c, json& out) {
-      if (c.builtin_text()) out[name] = c.*member;
-    };
-  };
-  auto if_elit = [](auto member, const char* name) {
-    return [member, name](const C& c, json& out) {
-      if (c.enable_elit) out[name] = config_value::write(c.*member);
-    };
-  };
+  // Options of a mode not in use are not written back.
+  const auto builtin_text = [](const C& c) { return c.builtin_text(); };
+  const auto elit_on = [](const C& c) { return c.enable_elit; };
   auto read_into = [](auto member, const char* name) {
     return [member, name](const json& v, C& c) {
       config_value::read(v, c.*member, std::string("MM-DiT config: key '") + name + "'");
@@ -146,70 +139,56 @@ const ConfigSchema<MMDiTConfig>& schema() {
           .own()
           .key("text_encoder", &C::text_encoder, "external | builtin (captions)")
           .own()
-          .custom("captions", "list", "builtin text: the class captions",
-                  read_into(&C::captions, "captions"), if_builtin_text(&C::captions, "captions"))
+          .key("captions", &C::captions, "builtin text: the class captions")
+          .written_if(builtin_text)
           .own()
-          .custom("vocabulary", "list", "builtin text: the tokens",
-                  read_into(&C::vocabulary, "vocabulary"),
-                  if_builtin_text(&C::vocabulary, "vocabulary"))
+          .key("vocabulary", &C::vocabulary, "builtin text: the tokens")
+          .written_if(builtin_text)
           .own()
-          .custom("text_max_tokens", "int", "builtin text: tokens per caption",
-                  read_into(&C::text_max_tokens, "text_max_tokens"),
-                  if_builtin_text(&C::text_max_tokens, "text_max_tokens"))
+          .key("text_max_tokens", &C::text_max_tokens, "builtin text: tokens per caption")
+          .written_if(builtin_text)
           .own()
-          .custom("text_width", "int", "builtin text: width",
-                  read_into(&C::text_width, "text_width"),
-                  if_builtin_text(&C::text_width, "text_width"))
+          .key("text_width", &C::text_width, "builtin text: width")
+          .written_if(builtin_text)
           .own()
-          .custom("text_depth", "int", "builtin text: layers",
-                  read_into(&C::text_depth, "text_depth"),
-                  if_builtin_text(&C::text_depth, "text_depth"))
+          .key("text_depth", &C::text_depth, "builtin text: layers")
+          .written_if(builtin_text)
           .own()
-          .custom("text_heads", "int", "builtin text: heads",
-                  read_into(&C::text_heads, "text_heads"),
-                  if_builtin_text(&C::text_heads, "text_heads"))
+          .key("text_heads", &C::text_heads, "builtin text: heads")
+          .written_if(builtin_text)
           .own()
           .key("caption_dropout_prob", &C::caption_dropout_prob, "training caption dropout")
           .own()
-          .custom("label_context_file", "string", "external text: per-class context file",
-                  read_into(&C::label_context_file, "label_context_file"),
-                  [](const C& c, json& out) {
-                    if (!c.label_context_file.empty())
-                      out["label_context_file"] = c.label_context_file;
-                  })
+          .key("label_context_file", &C::label_context_file,
+               "external text: per-class context file")
+          .written_if([](const C& c) { return !c.label_context_file.empty(); })
           .own()
           .key("enable_elit", &C::enable_elit, "ELIT: latent interface")
           .own()
-          .custom("encoder_depth", "int", "ELIT: blocks before Read",
-                  read_into(&C::encoder_depth, "encoder_depth"),
-                  if_elit(&C::encoder_depth, "encoder_depth"))
+          .key("encoder_depth", &C::encoder_depth, "ELIT: blocks before Read")
+          .written_if(elit_on)
           .own()
-          .custom("dit_decoder_depth", "int", "ELIT: blocks after Write",
-                  read_into(&C::dit_decoder_depth, "dit_decoder_depth"),
-                  if_elit(&C::dit_decoder_depth, "dit_decoder_depth"))
+          .key("dit_decoder_depth", &C::dit_decoder_depth, "ELIT: blocks after Write")
+          .written_if(elit_on)
           .own()
-          .custom("group_size", "int", "ELIT: latent group size g",
-                  read_into(&C::group_size, "group_size"), if_elit(&C::group_size, "group_size"))
+          .key("group_size", &C::group_size, "ELIT: latent group size g")
+          .written_if(elit_on)
           .own()
-          .custom("elit_write_depth", "int", "ELIT: Write depth",
-                  read_into(&C::elit_write_depth, "elit_write_depth"),
-                  if_elit(&C::elit_write_depth, "elit_write_depth"))
+          .key("elit_write_depth", &C::elit_write_depth, "ELIT: Write depth")
+          .written_if(elit_on)
           .own()
-          .custom("elit_max_mask_prob", "float?", "ELIT: largest training drop",
-                  read_into(&C::elit_max_mask_prob, "elit_max_mask_prob"),
-                  if_elit(&C::elit_max_mask_prob, "elit_max_mask_prob"))
+          .key("elit_max_mask_prob", &C::elit_max_mask_prob, "ELIT: largest training drop")
+          .written_if(elit_on)
           .own()
-          .custom("elit_min_mask_prob", "float?", "ELIT: smallest training drop",
-                  read_into(&C::elit_min_mask_prob, "elit_min_mask_prob"),
-                  if_elit(&C::elit_min_mask_prob, "elit_min_mask_prob"))
+          .key("elit_min_mask_prob", &C::elit_min_mask_prob, "ELIT: smallest training drop")
+          .written_if(elit_on)
           .own()
           .custom("latent_pos_embed_rows", "int",
                   "ELIT: latent positional table rows; 0: the "
                   "positional table's",
                   read_into(&C::latent_pos_embed_rows, "latent_pos_embed_rows"),
-                  [](const C& c, json& out) {
-                    if (c.enable_elit) out["latent_pos_embed_rows"] = c.latent_rows();
-                  })
+                  [](const C& c, json& out) { out["latent_pos_embed_rows"] = c.latent_rows(); })
+          .written_if(elit_on)
           .own()
           // last: checked against the sizes read above
           .custom("num_patches", "int?", "published: pos_embed_max_size^2 (checked)",

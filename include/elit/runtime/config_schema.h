@@ -181,7 +181,8 @@ class ConfigSchema {
   // A key with its own reading and writing (pairs, published sub-sections, aliases).
   ConfigSchema& custom(const std::string& name, std::string type, std::string doc, Reader read,
                        Writer write = {}) {
-    keys_.push_back({name, std::move(type), std::move(doc), std::move(read), std::move(write)});
+    keys_.push_back(
+        {name, std::move(type), std::move(doc), std::move(read), std::move(write), true, {}});
     return *this;
   }
   // A published key that is accepted so that published files load, and changes nothing here;
@@ -191,6 +192,14 @@ class ConfigSchema {
     return custom(name, "any", std::move(doc), [check_value](const nlohmann::json& v, Config&) {
       if (check_value) check_value(v);
     });
+  }
+  // The key added last is written back only when `when(config)` holds (options of a mode in use).
+  ConfigSchema& written_if(std::function<bool(const Config&)> when) {
+    auto& k = keys_.back();
+    k.write = [when, write = k.write](const Config& c, nlohmann::json& out) {
+      if (when(c)) write(c, out);
+    };
+    return *this;
   }
   // Marks the key added last as elit's own (not a published key).
   ConfigSchema& own() {
