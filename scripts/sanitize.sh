@@ -22,6 +22,6 @@ cmake --build "$build" -t "${targets[@]}" -j "$jobs"
 # let its allocator fail over to exceptions as it expects.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:detect_odr_violation=0}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$PWD/fuzz/ubsan.supp}"
 (($#)) || set -- -L fast
 ctest --test-dir "$build" --output-on-failure -j "$jobs" "$@"
