@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli_common.h"
 #include "config_file.h"
 #include "elit/metrics/flops.h"
 #include "elit/models/registry.h"
@@ -48,7 +49,7 @@ std::vector<BenchModel> bench_models(const BenchOptions& o) {
     if (o.input_size) c["input_size"] = *o.input_size;
     if (o.in_channels) c["in_channels"] = *o.in_channels;
     if (o.num_classes) c["num_classes"] = *o.num_classes;
-    return models::resolve_model_config(c);
+    return models::resolve_model_config(with_default_captions(c));
   };
   for (const auto& name : o.models)
     out.push_back({name, shape({{"model", name}}), o.batch.value_or(8), o.dtype});
@@ -72,9 +73,8 @@ std::vector<double> budgets_for(const models::DiffusionModel& model, const Bench
   const auto spec = model.spec();
   std::vector<double> out = {1.0};
   if (!spec.elit) return out;  // a baseline may list levels it has no latents to drop for
-  for (const double level : model.training_mask_levels()) {
-    out.push_back(train::budget_for_mask_prob(level, spec.tokens_per_group));
-  }
+  const auto training = models::training_budgets(spec);
+  out.insert(out.end(), training.begin(), training.end());
   std::sort(out.rbegin(), out.rend());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

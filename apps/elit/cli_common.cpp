@@ -4,9 +4,12 @@
 #include <iostream>
 
 #include "config_file.h"
+#include "elit/data/fashion_mnist.h"
 #include "elit/io/checkpoint_path.h"
+#include "elit/models/registry.h"
 #include "elit/runtime/cpu.h"
 #include "elit/runtime/error.h"
+#include "elit/text/tokenizer.h"
 
 namespace elit::app {
 namespace {
@@ -48,6 +51,14 @@ std::optional<nlohmann::json> ModelOptions::config_overrides() const {
   check(j.is_object(), "model config '", model_config, "' must be a mapping of keys to values");
   if (!model.empty()) j["model"] = model;
   return j;
+}
+
+nlohmann::json with_default_captions(nlohmann::json config) {
+  if (models::model_family(config) != "mmdit" || config.contains("captions") ||
+      config.contains("vocabulary"))
+    return config;
+  config["captions"] = text::captions_for_classes(data::fashion_mnist_classes());
+  return config;
 }
 
 io::ModelFile ModelOptions::read() const {

@@ -20,7 +20,12 @@ struct ModelOptions {
   io::ModelFile read() const;
 };
 
-torch::Dtype parse_dtype(const std::string& name);  // float32|float64|bfloat16|float16
+// For commands that build a model without data (flops, bench): a builtin-text MM-DiT config
+// without captions (elit train takes them from its dataset) gets the default dataset's
+// (Fashion-MNIST's) class captions. Other configs are returned as they are.
+nlohmann::json with_default_captions(nlohmann::json config);
+
+torch::Dtype parse_dtype(const std::string& name);    // float32|float64|bfloat16|float16
 torch::Device parse_device(const std::string& name);  // cpu|cuda|cuda:N
 std::string dtype_name(torch::Dtype dtype);
 

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "config_file.h"
 #include "elit/io/model_file.h"
@@ -50,7 +51,7 @@ nlohmann::json resolve_config(const FlopsOptions& o) {
       return models::sit_config_to_json(metrics::published_sit_config(name, o.resolution, rest));
     }
   }
-  return models::resolve_model_config(*config);
+  return models::resolve_model_config(with_default_captions(*config));
 }
 
 int64_t measure(const nlohmann::json& config, int64_t batch, double budget) {

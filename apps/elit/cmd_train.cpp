@@ -79,6 +79,20 @@ std::string keys_help() {
     out << "  " << k.name << (k.published ? "" : "*") << " = " << k.default_value.dump() << "\n"
         << "      " << k.help << "\n";
   }
+  out << "\nModel keys by family (model_config in the file, --model_config.KEY value here; they\n"
+         "override the named model's values; a run's args.json shows every value used):\n";
+  for (const auto& b : models::backbones()) {
+    std::string line = "  " + b.family + ":";
+    for (const auto& k : b.config_keys()) {
+      const std::string word = " " + k.name + (k.published ? "" : "*");
+      if (line.size() + word.size() > 98) {
+        out << line << "\n";
+        line = std::string(b.family.size() + 3, ' ');
+      }
+      line += word;
+    }
+    out << line << "\n";
+  }
   out << "\nDistributed: --nproc N starts N local ranks (global batch_size split over them);\n"
          "under torchrun or srun the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)\n"
          "makes each process a rank. Rank 0 writes the run folder.\n";

@@ -63,9 +63,23 @@ std::vector<double> training_mask_levels(std::optional<double> min_mask_prob,
   return levels;
 }
 
-BudgetSampler::BudgetSampler(std::vector<double> mask_levels, uint64_t seed)
-    : levels_(std::move(mask_levels)), rng_(seed) {
-  check(!levels_.empty(), "BudgetSampler needs at least one mask level");
+std::vector<double> training_budgets(std::optional<double> min_mask_prob,
+                                     std::optional<double> max_mask_prob,
+                                     int64_t tokens_per_group) {
+  const auto budgets = valid_budgets(tokens_per_group);
+  std::vector<double> out;
+  for (const double level : training_mask_levels(min_mask_prob, max_mask_prob, tokens_per_group)) {
+    const int64_t keep = keep_from_mask_prob(level, tokens_per_group);
+    check(keep >= 1 && keep <= tokens_per_group, "mask probability ", level, " keeps ", keep,
+          " of ", tokens_per_group, " latents per group (the published code asserts at least one)");
+    out.push_back(budgets[keep - 1]);
+  }
+  return out;
+}
+
+BudgetSampler::BudgetSampler(std::vector<double> budgets, uint64_t seed)
+    : levels_(std::move(budgets)), rng_(seed) {
+  check(!levels_.empty(), "BudgetSampler needs at least one budget");
 }
 
 double BudgetSampler::next() {

@@ -107,9 +107,14 @@ int64_t DiffusionModel::resolve_keep(std::optional<double> budget) const {
   if (budget) return keep_for_budget(*budget);
   const auto s = spec();
   if (!s.elit || !is_training()) return s.tokens_per_group;
-  const auto levels = training_mask_levels();
-  const auto pick = torch::randint(static_cast<int64_t>(levels.size()), {1}).item<int64_t>();
-  return keep_from_mask_prob(levels[pick], s.tokens_per_group);
+  const auto budgets = training_budgets(s);
+  const auto pick = torch::randint(static_cast<int64_t>(budgets.size()), {1}).item<int64_t>();
+  return keep_from_budget(budgets[pick], s.tokens_per_group, s.latent_tokens);
+}
+
+std::vector<double> training_budgets(const ModelSpec& s) {
+  if (!s.elit) return {};
+  return training_budgets(s.elit_min_mask_prob, s.elit_max_mask_prob, s.tokens_per_group);
 }
 
 torch::Tensor drop_labels(const torch::Tensor& labels, double prob, int64_t null_label) {

@@ -1,5 +1,6 @@
 #include "elit/models/hdit.h"
 
+#include "elit/models/config_keys.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 
@@ -88,20 +89,12 @@ ModelSpec HDiTImpl::spec() const {
   s.height = config_.input_h;
   s.width = config_.input_w;
   s.num_classes = config_.num_classes > 0 ? config_.num_classes - 1 : 0;  // last row = null
-  s.elit = config_.enable_elit;
-  s.tokens_per_group = config_.enable_elit ? config_.tokens_per_group() : 1;
-  s.latent_tokens = config_.mid_tokens();
+  describe_latent_interface(s, config_, config_.mid_tokens());
   return s;
 }
 
 nlohmann::json HDiTImpl::config_json() const {
   return hdit_config_to_json(config_);
-}
-
-std::vector<double> HDiTImpl::training_mask_levels() const {
-  if (!config_.enable_elit) return {};
-  return models::training_mask_levels(config_.elit_min_mask_prob, config_.elit_max_mask_prob,
-                                      config_.tokens_per_group());
 }
 
 torch::Tensor HDiTImpl::sigma_for_time(const torch::Tensor& t) const {
@@ -223,6 +216,7 @@ Backbone hdit_backbone() {
     return HDiT(hdit_config_from_json(j)).ptr();
   };
   b.named_models = named_hdit_models;
+  b.config_keys = hdit_config_keys;
   b.input_config = [](const InputShape& s) {
     return nlohmann::json{
         {"input_size", s.size}, {"input_channels", s.channels}, {"num_classes", s.num_classes}};

@@ -3,6 +3,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "elit/models/config_keys.h"
 #include "elit/models/latent_interface_keys.h"
 #include "elit/runtime/config_schema.h"
 #include "elit/runtime/error.h"
@@ -322,6 +323,10 @@ HDiTConfig hdit_config_from_json(const nlohmann::json& j) {
 
 nlohmann::json hdit_config_to_json(const HDiTConfig& c) {
   return schema().to_json(c);
+}
+
+std::vector<ConfigKey> hdit_config_keys() {
+  return schema().describe(HDiTConfig{});
 }
 
 }  // namespace elit::models

@@ -4,8 +4,10 @@
 
 #include <torch/nn/init.h>
 
+#include "elit/models/config_keys.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
+#include "elit/text/tokenizer.h"
 
 namespace elit::models {
 
@@ -96,20 +98,12 @@ ModelSpec MMDiTImpl::spec() const {
                   : label_context_.context.defined() ? label_context_.context.size(0) - 1
                                                      : 0;
   s.text_conditioned = true;
-  s.elit = config_.enable_elit;
-  s.tokens_per_group = config_.enable_elit ? config_.tokens_per_group() : 1;
-  s.latent_tokens = config_.num_tokens();
+  describe_latent_interface(s, config_, config_.num_tokens());
   return s;
 }
 
 nlohmann::json MMDiTImpl::config_json() const {
   return mmdit_config_to_json(config_);
-}
-
-std::vector<double> MMDiTImpl::training_mask_levels() const {
-  if (!config_.enable_elit) return {};
-  return models::training_mask_levels(config_.elit_min_mask_prob, config_.elit_max_mask_prob,
-                                      config_.tokens_per_group());
 }
 
 torch::Tensor MMDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
@@ -199,9 +193,12 @@ Backbone mmdit_backbone() {
     return MMDiT(mmdit_config_from_json(j)).ptr();
   };
   b.named_models = named_mmdit_models;
-  // Text-conditioned: classes come in as captions, so no class count.
+  // Text-conditioned: classes come in as captions (the builtin text path's), not as a count.
+  b.config_keys = mmdit_config_keys;
   b.input_config = [](const InputShape& s) {
-    return nlohmann::json{{"input_size", s.size}, {"in_channels", s.channels}};
+    nlohmann::json j{{"input_size", s.size}, {"in_channels", s.channels}};
+    if (!s.class_names.empty()) j["captions"] = text::captions_for_classes(s.class_names);
+    return j;
   };
   return b;
 }

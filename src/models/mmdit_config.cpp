@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "elit/models/config_keys.h"
 #include "elit/runtime/config_schema.h"
 #include "elit/runtime/error.h"
 #include "elit/text/tokenizer.h"
@@ -219,7 +220,6 @@ bool MMDiTConfig::has_self_attn2(int64_t layer) const {
 
 void MMDiTConfig::resolve() {
   if (!builtin_text()) return;
-  if (captions.empty()) captions = text::fashion_mnist_captions();
   if (vocabulary.empty()) vocabulary = text::build_vocabulary(captions);
   // The builtin encoder's outputs are the context tokens and the pooled vector.
   context_in_features = adm_in_channels = text_width;
@@ -260,7 +260,9 @@ void MMDiTConfig::validate() const {
           ": with the builtin text encoder context_in_features and adm_in_channels equal "
           "text_width ",
           text_width);
-    check(!vocabulary.empty(), ctx, ": the builtin text encoder needs a vocabulary or captions");
+    check(!vocabulary.empty(), ctx,
+          ": the builtin text encoder needs captions (one per class; elit train takes them from "
+          "its dataset's class names) or a vocabulary");
   }
   if (!enable_elit) return;
   check(encoder_depth >= 0 && dit_decoder_depth >= 1 && encoder_depth + dit_decoder_depth <= depth,
@@ -332,6 +334,10 @@ MMDiTConfig mmdit_config_from_json(const json& j, MMDiTConfig c) {
 
 json mmdit_config_to_json(const MMDiTConfig& c) {
   return schema().to_json(c);
+}
+
+std::vector<ConfigKey> mmdit_config_keys() {
+  return schema().describe(MMDiTConfig{});
 }
 
 }  // namespace elit::models

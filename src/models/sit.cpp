@@ -3,6 +3,7 @@
 #include <torch/nn/init.h>
 #include <torch/nn/modules/linear.h>
 
+#include "elit/models/config_keys.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 
@@ -79,9 +80,7 @@ ModelSpec SiTImpl::spec() const {
   s.in_channels = config_.in_channels;
   s.height = s.width = config_.input_size;
   s.num_classes = config_.num_classes;
-  s.elit = config_.enable_elit;
-  s.tokens_per_group = config_.enable_elit ? config_.tokens_per_group() : 1;
-  s.latent_tokens = config_.num_tokens();
+  describe_latent_interface(s, config_, config_.num_tokens());
   return s;
 }
 
@@ -93,11 +92,6 @@ torch::Tensor SiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
                                const Condition& condition, std::optional<double> budget) {
   check(condition.labels.defined(), "model '", config_.model, "' needs class labels");
   return forward(x, t, condition.labels, budget);
-}
-
-std::vector<double> SiTImpl::training_mask_levels() const {
-  return models::training_mask_levels(config_.elit_min_mask_prob, config_.elit_max_mask_prob,
-                                      config_.tokens_per_group());
 }
 
 torch::Tensor SiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
@@ -231,6 +225,7 @@ Backbone sit_backbone() {
   };
   b.create = [](const nlohmann::json& j) -> ModelPtr { return SiT(sit_config_from_json(j)).ptr(); };
   b.named_models = named_sit_models;
+  b.config_keys = sit_config_keys;
   b.input_config = [](const InputShape& s) {
     return nlohmann::json{
         {"input_size", s.size}, {"in_channels", s.channels}, {"num_classes", s.num_classes}};

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "elit/models/config_keys.h"
 #include "elit/models/latent_interface_keys.h"
 #include "elit/runtime/config_schema.h"
 #include "elit/runtime/error.h"
@@ -146,6 +147,10 @@ SiTConfig sit_config_from_json(const nlohmann::json& j, SiTConfig c) {
 
 nlohmann::json sit_config_to_json(const SiTConfig& c) {
   return schema().to_json(c);
+}
+
+std::vector<ConfigKey> sit_config_keys() {
+  return schema().describe(SiTConfig{});
 }
 
 }  // namespace elit::models

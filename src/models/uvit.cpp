@@ -2,6 +2,7 @@
 
 #include <torch/nn/init.h>
 
+#include "elit/models/config_keys.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 
@@ -87,20 +88,12 @@ ModelSpec UViTImpl::spec() const {
   s.in_channels = config_.in_chans;
   s.height = s.width = config_.img_size;
   s.num_classes = config_.conditional() ? config_.num_classes - 1 : 0;  // last row = null
-  s.elit = config_.enable_elit;
-  s.tokens_per_group = config_.enable_elit ? config_.tokens_per_group() : 1;
-  s.latent_tokens = config_.num_tokens();
+  describe_latent_interface(s, config_, config_.num_tokens());
   return s;
 }
 
 nlohmann::json UViTImpl::config_json() const {
   return uvit_config_to_json(config_);
-}
-
-std::vector<double> UViTImpl::training_mask_levels() const {
-  if (!config_.enable_elit) return {};
-  return models::training_mask_levels(config_.elit_min_mask_prob, config_.elit_max_mask_prob,
-                                      config_.tokens_per_group());
 }
 
 torch::Tensor UViTImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
@@ -211,6 +204,7 @@ Backbone uvit_backbone() {
     return UViT(uvit_config_from_json(j)).ptr();
   };
   b.named_models = named_uvit_models;
+  b.config_keys = uvit_config_keys;
   b.input_config = [](const InputShape& s) {
     return nlohmann::json{
         {"img_size", s.size}, {"in_chans", s.channels}, {"num_classes", s.num_classes}};

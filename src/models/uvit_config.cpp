@@ -3,6 +3,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "elit/models/config_keys.h"
 #include "elit/models/latent_interface_keys.h"
 #include "elit/runtime/config_schema.h"
 #include "elit/runtime/error.h"
@@ -167,6 +168,10 @@ UViTConfig uvit_config_from_json(const nlohmann::json& j) {
 
 nlohmann::json uvit_config_to_json(const UViTConfig& c) {
   return schema().to_json(c);
+}
+
+std::vector<ConfigKey> uvit_config_keys() {
+  return schema().describe(UViTConfig{});
 }
 
 }  // namespace elit::models

@@ -4,7 +4,6 @@
 #include <cctype>
 #include <set>
 
-#include "elit/data/fashion_mnist.h"
 #include "elit/runtime/error.h"
 
 namespace elit::text {
@@ -39,10 +38,9 @@ std::string caption_for_class(const std::string& class_name) {
   return std::string("a photo of ") + (vowel ? "an " : "a ") + name;
 }
 
-std::vector<std::string> fashion_mnist_captions() {
+std::vector<std::string> captions_for_classes(const std::vector<std::string>& class_names) {
   std::vector<std::string> captions;
-  for (const auto& name : data::fashion_mnist_classes())
-    captions.push_back(caption_for_class(name));
+  for (const auto& name : class_names) captions.push_back(caption_for_class(name));
   return captions;
 }
 

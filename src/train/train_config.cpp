@@ -166,15 +166,7 @@ std::string normalize_key(const std::string& key) {
 }
 
 const std::vector<ConfigKey>& train_config_keys() {
-  static const std::vector<ConfigKey> keys = [] {
-    const auto defaults = schema().to_json(TrainConfig{});
-    std::vector<ConfigKey> out;
-    for (const auto& k : schema().keys()) {
-      const auto help = k.must_be.empty() ? k.doc : k.doc + " (" + k.must_be + ")";
-      out.push_back({k.name, defaults.value(k.name, json()), k.type, help, k.published});
-    }
-    return out;
-  }();
+  static const std::vector<ConfigKey> keys = schema().describe(TrainConfig{});
   return keys;
 }
 

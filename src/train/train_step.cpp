@@ -20,13 +20,6 @@ NamedParameters trainable(const models::DiffusionModel& model) {
 
 }  // namespace
 
-double budget_for_mask_prob(double mask_prob, int64_t tokens_per_group) {
-  const int64_t keep = models::keep_from_mask_prob(mask_prob, tokens_per_group);
-  check(keep >= 1 && keep <= tokens_per_group, "mask probability ", mask_prob, " keeps ", keep,
-        " of ", tokens_per_group, " latents per group (the published code asserts at least one)");
-  return models::valid_budgets(tokens_per_group)[keep - 1];
-}
-
 TrainStep::TrainStep(models::ModelPtr model, TrainStepOptions options,
                      std::shared_ptr<Communicator> communicator)
     : model_(std::move(model)),

@@ -57,8 +57,8 @@ json training_model_config(const TrainConfig& c, const data::DatasetInfo& d) {
     derived["caption_dropout_prob"] = c.cfg_prob;  // text-conditioned families (MM-DiT)
   }
   json out = named;
-  out.update(backbone.input_config(
-      {d.height, d.channels, c.num_classes.value_or(d.num_classes)}));  // in the family's spelling
+  out.update(backbone.input_config({d.height, d.channels, c.num_classes.value_or(d.num_classes),
+                                    d.class_names}));  // in the family's spelling
   for (const auto& [key, value] : derived.items()) {
     if (family_keys.contains(key)) out[key] = value;
   }
@@ -124,10 +124,10 @@ Trainer::Trainer(TrainConfig config, std::shared_ptr<Communicator> communicator,
   if (device.is_cuda() && config_.allow_tf32) at::globalContext().setAllowTF32CuBLAS(true);
   step_ = std::make_unique<TrainStep>(model, o, comm_);
 
-  const auto levels = model->training_mask_levels();
-  if (spec.elit && !levels.empty()) {
-    tokens_per_group_ = spec.tokens_per_group;
-    budgets_ = std::make_unique<models::BudgetSampler>(levels, static_cast<uint64_t>(config_.seed));
+  const auto budgets = models::training_budgets(spec);
+  if (!budgets.empty()) {
+    budgets_ =
+        std::make_unique<models::BudgetSampler>(budgets, static_cast<uint64_t>(config_.seed));
   }
   setup_run_folder();
   std::optional<int64_t> resume_from;
@@ -161,13 +161,13 @@ double Trainer::elapsed_s() const {
 
 std::optional<double> Trainer::draw_budget() {
   if (!budgets_) return std::nullopt;
-  // One level per update for the whole batch; rank 0 draws, every rank uses it (published
+  // One budget per update for the whole batch; rank 0 draws, every rank uses it (published
   // synchronized_budget_sampling). The other ranks never draw: without the broadcast they would
-  // run at an invalid level and fail.
-  std::vector<torch::Tensor> level = {
+  // run at an invalid budget and fail.
+  std::vector<torch::Tensor> budget = {
       torch::tensor(comm_->is_main() ? budgets_->next() : -1.0, torch::kFloat64)};
-  comm_->broadcast(level, 0);
-  return budget_for_mask_prob(level[0].item<double>(), tokens_per_group_);
+  comm_->broadcast(budget, 0);
+  return budget[0].item<double>();
 }
 
 std::string Trainer::agreed_stop_reason(const TrainEvents& events) {

@@ -41,6 +41,7 @@ TEST(BackboneFlops, ElitHDiTFallsWithTheBudget) {
 
 TEST(BackboneFlops, ElitMMDiTFallsWithTheBudget) {
   expect_strictly_decreasing({{"model", "ELIT-MMDiT-S/2"},
+                              {"captions", {"a photo of a bag"}},
                               {"input_size", 16},
                               {"in_channels", 1},
                               {"depth", 4},

@@ -196,7 +196,7 @@ TEST(MMDiT, TrainingDropsCaptionsAndDrawsBudgets) {
   model->train();
   auto train_out = model->forward(x, t, cond, 1.0);
   EXPECT_TRUE(torch::allclose(train_out, null_out, 1e-5, 1e-6));
-  EXPECT_EQ(model->training_mask_levels(), (std::vector<double>{0.25, 0.5}));
+  EXPECT_EQ(training_budgets(model->spec()), (std::vector<double>{0.75, 0.5}));
 }
 
 TEST(MMDiT, AcceptsOtherSizesAndCropsTheTable) {
@@ -297,7 +297,19 @@ TEST(MMDiT, SizesFollowTheSD3RuleUnlessOverridden) {
 TEST(MMDiT, RegistryBuildsNamedModelsAndConfigsRoundTrip) {
   const auto names = named_models();
   EXPECT_NE(std::find(names.begin(), names.end(), "ELIT-MMDiT-S/2"), names.end());
-  auto cfg = named_model_config("ELIT-MMDiT-S/4");
+  // The builtin text path's captions are data: a named model gets them from its caller.
+  EXPECT_THROW(
+      {
+        try {
+          named_model_config("ELIT-MMDiT-S/4");
+        } catch (const elit::Error& e) {
+          EXPECT_NE(std::string(e.what()).find("needs captions"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      elit::Error);
+  auto cfg = resolve_model_config(
+      {{"model", "ELIT-MMDiT-S/4"}, {"captions", {"a photo of a bag", "a photo of a shirt"}}});
   EXPECT_EQ(cfg["family"], "mmdit");
   EXPECT_EQ(resolve_model_config(cfg), cfg);
   cfg["depth"] = 2;
@@ -309,7 +321,7 @@ TEST(MMDiT, RegistryBuildsNamedModelsAndConfigsRoundTrip) {
   const auto s = model->spec();
   EXPECT_EQ(s.family, "mmdit");
   EXPECT_TRUE(s.text_conditioned && s.elit);
-  EXPECT_EQ(s.num_classes, 10);  // Fashion-MNIST captions
+  EXPECT_EQ(s.num_classes, 2);  // one class per caption
   EXPECT_EQ(s.tokens_per_group, 16);
   EXPECT_EQ(create_model(model->config_json())->config_json(), model->config_json());
 }

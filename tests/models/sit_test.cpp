@@ -137,7 +137,7 @@ TEST(SiT, TrainingModeDrawsOnlyConfiguredLevels) {
   cfg.elit_max_mask_prob = 0.75;
   cfg.class_dropout_prob = 0.0;
   SiT model(cfg);
-  EXPECT_EQ(model->training_mask_levels(), (std::vector<double>{0, 0.25, 0.5, 0.75}));
+  EXPECT_EQ(training_budgets(model->spec()), (std::vector<double>{1, 0.75, 0.5, 0.25}));
   model->train();
   auto in = inputs();
   in.y.clamp_(0, cfg.num_classes - 1);          // class_dropout_prob 0: the table has no null row

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "elit/data/fashion_mnist.h"
 #include "elit/runtime/error.h"
 
 namespace elit::text {
@@ -15,7 +16,7 @@ TEST(Tokenizer, SplitsLowercaseWords) {
 }
 
 TEST(Tokenizer, FashionMnistCaptions) {
-  const auto captions = fashion_mnist_captions();
+  const auto captions = captions_for_classes(data::fashion_mnist_classes());
   ASSERT_EQ(captions.size(), 10u);
   EXPECT_EQ(captions[0], "a photo of a t-shirt/top");
   EXPECT_EQ(captions[9], "a photo of an ankle boot");

@@ -5,7 +5,6 @@
 #include <map>
 
 #include "elit/models/budget.h"
-#include "elit/train/train_step.h"
 
 namespace elit::train {
 namespace {
@@ -31,10 +30,13 @@ TEST(BudgetDraws, ValidLevelsAllCoveredSameAcrossRanks) {
 TEST(BudgetDraws, BudgetKeepsThePublishedCount) {
   for (int64_t group : {2, 3, 4, 5, 8}) {
     const int64_t T = group * group;
-    for (const double level : models::training_mask_levels(0.0, std::nullopt, T)) {
-      const double budget = budget_for_mask_prob(level, T);
-      EXPECT_EQ(models::keep_from_budget(budget, T, 16 * T), models::keep_from_mask_prob(level, T))
-          << "T " << T << " level " << level;
+    const auto levels = models::training_mask_levels(0.0, std::nullopt, T);
+    const auto budgets = models::training_budgets(0.0, std::nullopt, T);
+    ASSERT_EQ(budgets.size(), levels.size());
+    for (size_t i = 0; i < levels.size(); ++i) {
+      EXPECT_EQ(models::keep_from_budget(budgets[i], T, 16 * T),
+                models::keep_from_mask_prob(levels[i], T))
+          << "T " << T << " level " << levels[i];
     }
   }
 }

@@ -148,7 +148,7 @@ TEST(TrainConfig, ModelConfigFromTrainingKeysAndData) {
   EXPECT_EQ(m["depth"], 5);
   EXPECT_EQ(m["patch_size"], 4);
   EXPECT_DOUBLE_EQ(m["class_dropout_prob"].get<double>(), 0.2);
-  EXPECT_EQ(models::create_model(m)->training_mask_levels().size(), 4u);
+  EXPECT_EQ(models::training_budgets(models::create_model(m)->spec()).size(), 4u);
   // Legacy mode: the model keeps its own (published default) rate; the trainer drops labels.
   c["legacy"] = true;
   const auto legacy = training_model_config(train_config_from_json(c), fmnist_like());

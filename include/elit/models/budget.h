@@ -39,13 +39,20 @@ std::vector<double> training_mask_levels(std::optional<double> min_mask_prob,
                                          std::optional<double> max_mask_prob,
                                          int64_t tokens_per_group);
 
-// Draws one mask level per training step, uniformly over the levels (published default
+// The budgets training draws from: one per mask level above, in the same order, each the valid
+// budget that keeps the level's published count. Training speaks budgets from here on, so a
+// forward converts a budget into kept latents once, whether it trains or samples. Throws
+// elit::Error for a level that keeps no latent (the published code asserts).
+std::vector<double> training_budgets(std::optional<double> min_mask_prob,
+                                     std::optional<double> max_mask_prob, int64_t tokens_per_group);
+
+// Draws one training budget per step, uniformly over the levels (published default
 // sampling_prob). Seeded and deterministic; one draw is shared by the whole batch (and, in
 // distributed training, broadcast from rank 0).
 class BudgetSampler {
  public:
-  BudgetSampler(std::vector<double> mask_levels, uint64_t seed);
-  // Returns the mask probability for the next step.
+  BudgetSampler(std::vector<double> budgets, uint64_t seed);
+  // Returns the budget for the next step.
   double next();
   const std::vector<double>& levels() const { return levels_; }
   // Generator state for checkpoints (resume reproduces the same draws).

@@ -44,7 +44,23 @@ struct ModelSpec {
   bool elit = false;             // has a latent interface
   int64_t tokens_per_group = 1;  // T = g*g latents per group (1 without ELIT)
   int64_t latent_tokens = 0;     // N latents over the image (spatial tokens without ELIT)
+  // The training drop range (published elit_min/max_mask_prob); see training_budgets().
+  std::optional<double> elit_min_mask_prob, elit_max_mask_prob;
 };
+
+// The latent-interface facts of a spec, from a config that spells them as every backbone here
+// does (enable_elit, tokens_per_group(), elit_min/max_mask_prob).
+template <class Config>
+void describe_latent_interface(ModelSpec& s, const Config& c, int64_t latent_tokens) {
+  s.elit = c.enable_elit;
+  s.tokens_per_group = c.enable_elit ? c.tokens_per_group() : 1;
+  s.latent_tokens = latent_tokens;
+  s.elit_min_mask_prob = c.elit_min_mask_prob;
+  s.elit_max_mask_prob = c.elit_max_mask_prob;
+}
+
+// The budgets training draws from (models/budget.h); empty without a latent interface.
+std::vector<double> training_budgets(const ModelSpec& s);
 
 class DiffusionModel : public torch::nn::Module {
  public:
@@ -75,12 +91,10 @@ class DiffusionModel : public torch::nn::Module {
   virtual Condition condition_for_labels(const torch::Tensor& labels) const;
   // The condition for text prompts; only text-conditioned models support it.
   virtual Condition condition_for_prompts(const std::vector<std::string>& prompts) const;
-  // Mask levels training draws from (empty without ELIT).
-  virtual std::vector<double> training_mask_levels() const { return {}; }
   // Latents kept per group for a budget; throws elit::Error for an invalid budget.
   int64_t keep_for_budget(double budget) const;
   // Latents kept per group for one forward: from the budget when given; otherwise all of them in
-  // eval mode and, in training mode, a level drawn uniformly from training_mask_levels() with
+  // eval mode and, in training mode, a budget drawn uniformly from training_budgets() with
   // torch's global RNG (published masking strategy). 1 without a latent interface.
   int64_t resolve_keep(std::optional<double> budget) const;
 };

@@ -41,7 +41,6 @@ class HDiTImpl : public DiffusionModel {
   torch::Tensor sigma_for_time(const torch::Tensor& t) const;
   ModelSpec spec() const override;
   nlohmann::json config_json() const override;
-  std::vector<double> training_mask_levels() const override;
   GroupLayout group_layout() const;  // of the mid level
   const HDiTConfig& config() const { return config_; }
   void set_trace(BlockTrace* trace) { trace_ = trace; }

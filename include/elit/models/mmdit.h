@@ -71,7 +71,6 @@ class MMDiTImpl : public DiffusionModel {
   // i of that file. Label n (the number of captions / rows) -> the null condition.
   Condition condition_for_labels(const torch::Tensor& labels) const override;
   Condition condition_for_prompts(const std::vector<std::string>& prompts) const override;
-  std::vector<double> training_mask_levels() const override;
 
   const MMDiTConfig& config() const { return config_; }
   // External text on class-labelled data: label i -> row i of `table` (the rows of the config's

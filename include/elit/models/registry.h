@@ -9,14 +9,17 @@
 #include <vector>
 
 #include "elit/models/diffusion_model.h"
+#include "elit/runtime/config_key.h"
 
 namespace elit::models {
 
-// A dataset's example shape: [channels, size, size] images with labels in [0, num_classes).
+// A dataset's example shape: [channels, size, size] images with labels in [0, num_classes),
+// and the names of those classes (a text-conditioned family captions them).
 struct InputShape {
   int64_t size = 0;
   int64_t channels = 0;
   int64_t num_classes = 0;
+  std::vector<std::string> class_names;
 };
 
 struct Backbone {
@@ -30,7 +33,9 @@ struct Backbone {
   // A new model with the family's published initialisation (torch's global RNG).
   std::function<ModelPtr(const nlohmann::json&)> create;
   std::function<std::vector<std::string>()> named_models;
-  // The configuration keys of this family that give a dataset's shape.
+  // Every key of the family's configuration (help texts).
+  std::function<std::vector<ConfigKey>()> config_keys;
+  // The configuration keys of this family that give a dataset's shape (and classes).
   std::function<nlohmann::json(const InputShape&)> input_config;
 };
 

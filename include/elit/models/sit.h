@@ -52,7 +52,6 @@ class SiTImpl : public DiffusionModel {
   GroupLayout group_layout() const;
   const SiTConfig& config() const { return config_; }
   // Training mask levels from the config (published MultiOrderedTokenMaskingStrategy).
-  std::vector<double> training_mask_levels() const override;
 
   // [B, N, p*p*C] -> [B, C, H, W]
   torch::Tensor unpatchify(const torch::Tensor& x) const;

@@ -41,7 +41,6 @@ class UViTImpl : public DiffusionModel {
                                   const torch::Tensor& y, int64_t keep);
   ModelSpec spec() const override;
   nlohmann::json config_json() const override;
-  std::vector<double> training_mask_levels() const override;
   GroupLayout group_layout() const;
   const UViTConfig& config() const { return config_; }
   void set_trace(BlockTrace* trace) { trace_ = trace; }

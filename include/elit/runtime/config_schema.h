@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "elit/runtime/config_key.h"
 #include "elit/runtime/error.h"
 
 namespace elit {
@@ -246,6 +247,16 @@ class ConfigSchema {
     return nullptr;
   }
   const std::vector<Key>& keys() const { return keys_; }
+  // Every key for help texts, with its value in `defaults` (absent when not written back).
+  std::vector<ConfigKey> describe(const Config& defaults) const {
+    const auto values = to_json(defaults);
+    std::vector<ConfigKey> out;
+    for (const auto& k : keys_) {
+      const auto help = k.must_be.empty() ? k.doc : k.doc + " (" + k.must_be + ")";
+      out.push_back({k.name, values.value(k.name, nlohmann::json()), k.type, help, k.published});
+    }
+    return out;
+  }
   const std::string& what() const { return what_; }
 
  private:

@@ -21,8 +21,8 @@ std::vector<std::string> build_vocabulary(const std::vector<std::string>& captio
 
 // "a photo of a t-shirt/top", "a photo of an ankle boot": the caption of a class name.
 std::string caption_for_class(const std::string& class_name);
-// The captions of the ten Fashion-MNIST classes, in label order.
-std::vector<std::string> fashion_mnist_captions();
+// The captions of class names, in label order (a dataset's classes for a builtin-text model).
+std::vector<std::string> captions_for_classes(const std::vector<std::string>& class_names);
 
 class WordTokenizer {
  public:

@@ -9,15 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "elit/runtime/config_key.h"
+
 namespace elit::train {
 
-struct ConfigKey {
-  std::string name;
-  nlohmann::json default_value;  // TrainConfig's
-  std::string type;  // "int", "float", "string", "bool", "object", "list"; "?" suffix: nullable
-  std::string help;
-  bool published = true;  // a published train.py key (false: elit's own)
-};
+using elit::ConfigKey;
 
 // Every accepted key, in help order.
 const std::vector<ConfigKey>& train_config_keys();

@@ -44,10 +44,6 @@ struct StepResult {
   std::string skip_reason;
 };
 
-// The training budget for a published mask probability: the fraction that keeps exactly the
-// published count int(T * (1 - mask_prob)) of the T latents of every group.
-double budget_for_mask_prob(double mask_prob, int64_t tokens_per_group);
-
 class TrainStep {
  public:
   TrainStep(models::ModelPtr model, TrainStepOptions options,

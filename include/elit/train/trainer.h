@@ -102,7 +102,6 @@ class Trainer {
   nlohmann::json model_config_;
   std::unique_ptr<TrainStep> step_;
   std::unique_ptr<models::BudgetSampler> budgets_;
-  int64_t tokens_per_group_ = 1;
   int64_t step_count_ = 0, data_position_ = 0, images_seen_ = 0, skipped_in_a_row_ = 0;
   std::optional<int64_t> last_saved_step_;
   double elapsed_before_ = 0;  // seconds spent by earlier (resumed) sessions
