@@ -63,8 +63,11 @@ Admission Engine::submit(const GenerateRequest& r) {
   std::unique_lock lock(mu_);
   const double lowest = table_.budgets.front();
   const auto table = planning_table_locked();
-  const auto ahead = plan_order_locked(job->arrival);
-  const double drain_s = ahead.empty() ? 0.0 : finish_times(ahead, table, lowest).back();
+  const auto batching = batching_rule();
+  const auto ahead = plan_requests_locked(job->arrival);
+  double drain_s = 0;
+  for (const double t : finish_times(ahead, table, lowest, batching))
+    drain_s = std::max(drain_s, t);
   const auto refuse = [&](const std::string& why) {
     metrics_.rejected();
     return Admission{nullptr, why, std::max(1.0, std::ceil(drain_s))};
@@ -78,15 +81,8 @@ Admission Engine::submit(const GenerateRequest& r) {
   if (options_.policy == Policy::elastic && job->deadline) {
     // Admit only when the new request can finish in time at the lowest budget without making
     // any request that could still finish in time late.
-    const auto count_late = [&](const std::vector<PlanBatch>& order) {
-      const auto finish = finish_times(order, table, lowest);
-      int64_t late = 0;
-      for (size_t i = 0; i < order.size(); ++i)
-        late += order[i].deadline_s && finish[i] > *order[i].deadline_s;
-      return late;
-    };
-    const auto with = plan_order_locked(job->arrival);
-    if (count_late(with) > count_late(ahead)) {
+    const auto with = plan_requests_locked(job->arrival);
+    if (count_late(with, table, lowest, batching) > count_late(ahead, table, lowest, batching)) {
       queue_.erase(std::find(queue_.begin(), queue_.end(), job));
       return refuse(detail::concat(
           "deadline_ms ", *r.deadline_ms, " cannot be met even at the lowest budget ", lowest,
@@ -197,26 +193,33 @@ struct Engine::Active {
   int64_t evaluations_left = 0;       // guarded by mu_
 };
 
-std::vector<PlanBatch> Engine::plan_order_locked(Clock::time_point now) const {
-  std::vector<PlanBatch> order;
-  const auto view = [](const std::vector<std::shared_ptr<Job>>& jobs) {
-    std::vector<const Job*> out;
-    for (const auto& j : jobs) out.push_back(j.get());
-    return out;
-  };
-  if (!running_.empty()) {  // the running requests share every forward until the longest ends
-    std::vector<const Job*> jobs;
-    int64_t evaluations = 0;
-    for (const auto& a : running_) {
-      jobs.push_back(a->job.get());
-      evaluations = std::max(evaluations, a->evaluations_left);
+bool Engine::joins(const Job& lead, const Job& other) const {
+  return options_.teacache ? same_batch(lead, other) : same_forward(lead, other);
+}
+
+Batching Engine::batching_rule() const {
+  return {options_.max_batch, !options_.continuous || options_.teacache.has_value()};
+}
+
+std::vector<PlanRequest> Engine::plan_requests_locked(Clock::time_point now) const {
+  // Kinds: requests that admit_locked lets share a running group get the same number.
+  std::vector<const Job*> kinds;
+  const auto kind_of = [&](const Job& j) {
+    for (size_t k = 0; k < kinds.size(); ++k) {
+      if (joins(*kinds[k], j)) return static_cast<int64_t>(k);
     }
-    order.push_back(plan_batch(jobs, evaluations, now));
+    kinds.push_back(&j);
+    return static_cast<int64_t>(kinds.size() - 1);
+  };
+  std::vector<PlanRequest> order;
+  for (const auto& a : running_) {
+    order.push_back(plan_request(*a->job, a->evaluations_left, now));
+    order.back().kind = kind_of(*a->job);
+    order.back().running = true;
   }
-  for (const auto& indices : group_batches(queue_, options_.max_batch)) {
-    std::vector<std::shared_ptr<Job>> jobs;
-    for (size_t i : indices) jobs.push_back(queue_[i]);
-    order.push_back(plan_batch(view(jobs), jobs.front()->evaluations(), now));
+  for (const auto& j : queue_) {
+    order.push_back(plan_request(*j, j->evaluations(), now));
+    order.back().kind = kind_of(*j);
   }
   return order;
 }
@@ -258,16 +261,14 @@ std::shared_ptr<Engine::Active> Engine::start_locked(const std::shared_ptr<Job>&
 // until the running ones are done, so that nothing overtakes it. Static batching, and TeaCache
 // (whose decisions are per sampling run), start a group together and run it to its end.
 void Engine::admit_locked() {
-  const bool lockstep = !options_.continuous || options_.teacache;
-  if (!running_.empty() && lockstep) return;
+  if (!running_.empty() && batching_rule().lockstep) return;
   int64_t images = 0;
   for (const auto& a : running_) images += a->job->request.num;
   while (!queue_.empty()) {
     const auto head = queue_.front();
     if (!running_.empty()) {
       const Job& lead = *running_.front()->job;
-      const bool shares = options_.teacache ? same_batch(lead, *head) : same_forward(lead, *head);
-      if (!shares || images + head->request.num > options_.max_batch) break;
+      if (!joins(lead, *head) || images + head->request.num > options_.max_batch) break;
     }
     queue_.erase(queue_.begin());
     images += head->request.num;
@@ -315,7 +316,8 @@ double Engine::choose_budget() {
   std::lock_guard lock(mu_);
   const auto& lead = *running_.front()->job;
   if (lead.fixed_budget) return *lead.fixed_budget;
-  return plan_budget(plan_order_locked(Clock::now()), planning_table_locked()).budget;
+  return plan_budget(plan_requests_locked(Clock::now()), planning_table_locked(), batching_rule())
+      .budget;
 }
 
 std::vector<std::shared_ptr<Engine::Active>> Engine::evaluate(
@@ -361,11 +363,9 @@ std::vector<std::shared_ptr<Engine::Active>> Engine::evaluate(
     begin += n;
   }
   std::lock_guard lock(mu_);
-  std::vector<const Job*> jobs;
-  for (const auto& a : group) jobs.push_back(a->job.get());
-  const PlanBatch shape = plan_batch(jobs, 1, Clock::now());
+  const auto lead = plan_request(*group.front()->job, 1, Clock::now());
   observe_step_locked(measured_ms,
-                      table_.evaluation_ms(budget, shape.images, shape.cfg, shape.guide_budget));
+                      table_.evaluation_ms(budget, images, lead.cfg, lead.guide_budget));
   for (size_t k = 0; k < group.size(); ++k) {
     auto& a = *group[k];
     --a.evaluations_left;

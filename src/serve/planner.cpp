@@ -1,34 +1,64 @@
 #include "elit/serve/planner.h"
 
+#include <algorithm>
+
 namespace elit::serve {
 
-std::vector<double> finish_times(const std::vector<PlanBatch>& order, const CostTable& table,
-                                 double budget) {
-  std::vector<double> out;
+std::vector<double> finish_times(const std::vector<PlanRequest>& order, const CostTable& table,
+                                 double budget, const Batching& batching) {
+  std::vector<double> finish(order.size(), 0.0);
+  std::vector<int64_t> left(order.size());
+  for (size_t i = 0; i < order.size(); ++i) left[i] = std::max<int64_t>(order[i].evaluations, 1);
+  std::vector<size_t> running;
+  int64_t images = 0;
+  size_t next = 0;
+  const auto join = [&] {
+    images += order[next].images;
+    running.push_back(next++);
+  };
+  while (next < order.size() && order[next].running) join();
   double t = 0;
-  for (const auto& b : order) {
-    const double at = b.fixed_budget.value_or(budget);
-    t += 1e-3 * (static_cast<double>(b.evaluations) *
-                     table.evaluation_ms(at, b.images, b.cfg, b.guide_budget) +
-                 table.decode_batch_ms(b.images));
-    out.push_back(t);
+  while (!running.empty() || next < order.size()) {
+    // An evaluation boundary: the queue's head joins as Engine::admit_locked lets it.
+    if (running.empty() || !batching.lockstep) {
+      while (next < order.size()) {
+        const auto& head = order[next];
+        if (!running.empty() && (head.kind != order[running.front()].kind ||
+                                 images + head.images > batching.max_images))
+          break;
+        join();
+      }
+    }
+    const auto& lead = order[running.front()];
+    t += 1e-3 * table.evaluation_ms(lead.fixed_budget.value_or(budget), images, lead.cfg,
+                                    lead.guide_budget);
+    std::vector<size_t> still, done;
+    for (const size_t i : running) (--left[i] == 0 ? done : still).push_back(i);
+    for (const size_t i : done) {  // each finished request is decoded on its own
+      t += 1e-3 * table.decode_batch_ms(order[i].images);
+      images -= order[i].images;
+    }
+    for (const size_t i : done) finish[i] = t;
+    running = std::move(still);
   }
-  return out;
+  return finish;
 }
 
-bool meets_deadlines(const std::vector<PlanBatch>& order, const CostTable& table, double budget) {
-  const auto finish = finish_times(order, table, budget);
-  for (size_t i = 0; i < order.size(); ++i) {
-    if (order[i].deadline_s && finish[i] > *order[i].deadline_s) return false;
-  }
-  return true;
+int64_t count_late(const std::vector<PlanRequest>& order, const CostTable& table, double budget,
+                   const Batching& batching) {
+  const auto finish = finish_times(order, table, budget, batching);
+  int64_t late = 0;
+  for (size_t i = 0; i < order.size(); ++i)
+    late += order[i].deadline_s && finish[i] > *order[i].deadline_s;
+  return late;
 }
 
-Plan plan_budget(const std::vector<PlanBatch>& order, const CostTable& table) {
+Plan plan_budget(const std::vector<PlanRequest>& order, const CostTable& table,
+                 const Batching& batching) {
   // Budgets ascend, and a lower budget never costs more in a measured table that is monotone;
   // scanning from the top returns the largest feasible one even where noise breaks monotonicity.
   for (auto it = table.budgets.rbegin(); it != table.budgets.rend(); ++it) {
-    if (meets_deadlines(order, table, *it)) return {*it, true};
+    if (count_late(order, table, *it, batching) == 0) return {*it, true};
   }
   return {table.budgets.front(), false};
 }

@@ -9,12 +9,23 @@
 namespace elit::serve {
 namespace {
 
-PlanBatch batch(int64_t images, int64_t evaluations, std::optional<double> deadline_s) {
-  PlanBatch b;
-  b.images = images;
-  b.evaluations = evaluations;
-  b.deadline_s = deadline_s;
-  return b;
+const Batching kContinuous{/*max_images=*/16, /*lockstep=*/false};
+
+// A request of its own kind: it shares no forward, so requests like it run one after the other.
+PlanRequest batch(int64_t images, int64_t evaluations, std::optional<double> deadline_s) {
+  static int64_t kinds = 100;
+  PlanRequest r;
+  r.images = images;
+  r.evaluations = evaluations;
+  r.deadline_s = deadline_s;
+  r.kind = ++kinds;
+  return r;
+}
+
+PlanRequest of_kind(PlanRequest r, int64_t kind, bool running = false) {
+  r.kind = kind;
+  r.running = running;
+  return r;
 }
 
 TEST(CostTable, InterpolatesRowsAndRoundsBudgetsUp) {
@@ -44,22 +55,23 @@ TEST(CostTable, JsonRoundTripAndClearErrors) {
   EXPECT_THROW(CostTable::from_json(short_decode), Error);
 }
 
-TEST(Planner, ADecoderAddsItsTimeOncePerBatchAndCanLowerTheBudget) {
+TEST(Planner, ADecoderAddsItsTimeOncePerRequestAndCanLowerTheBudget) {
   auto t = testing::synthetic_table(10.0);
   // 4 evaluations of 2 images at budget 1: 80 ms of sampling.
-  const std::vector<PlanBatch> order{batch(2, 4, 0.1)};
-  EXPECT_DOUBLE_EQ(finish_times(order, t, 1.0)[0], 0.08);
-  EXPECT_DOUBLE_EQ(plan_budget(order, t).budget, 1.0);
+  const std::vector<PlanRequest> order{batch(2, 4, 0.1)};
+  EXPECT_DOUBLE_EQ(finish_times(order, t, 1.0, kContinuous)[0], 0.08);
+  EXPECT_DOUBLE_EQ(plan_budget(order, t, kContinuous).budget, 1.0);
   t.decode_ms = {15, 30, 60, 120, 240};  // 15 ms per image, decoded once after the last step
-  EXPECT_DOUBLE_EQ(finish_times(order, t, 1.0)[0], 0.08 + 0.03);
-  EXPECT_LT(plan_budget(order, t).budget, 1.0);  // 110 ms > 100 ms: a lower budget fits
+  EXPECT_DOUBLE_EQ(finish_times(order, t, 1.0, kContinuous)[0], 0.08 + 0.03);
+  EXPECT_LT(plan_budget(order, t, kContinuous).budget,
+            1.0);  // 110 ms > 100 ms: a lower budget fits
 }
 
 TEST(Planner, EmptyOrRelaxedQueueRunsAtFullBudget) {
   const auto t = testing::synthetic_table(10.0);
-  EXPECT_DOUBLE_EQ(plan_budget({}, t).budget, 1.0);
-  EXPECT_DOUBLE_EQ(plan_budget({batch(1, 10, 10.0)}, t).budget, 1.0);  // 0.1 s of 10 s
-  EXPECT_DOUBLE_EQ(plan_budget({batch(1, 10, std::nullopt)}, t).budget, 1.0);
+  EXPECT_DOUBLE_EQ(plan_budget({}, t, kContinuous).budget, 1.0);
+  EXPECT_DOUBLE_EQ(plan_budget({batch(1, 10, 10.0)}, t, kContinuous).budget, 1.0);  // 0.1 s of 10 s
+  EXPECT_DOUBLE_EQ(plan_budget({batch(1, 10, std::nullopt)}, t, kContinuous).budget, 1.0);
 }
 
 TEST(Planner, TighterDeadlinesNeverRaiseTheBudget) {
@@ -67,7 +79,8 @@ TEST(Planner, TighterDeadlinesNeverRaiseTheBudget) {
   double previous = 2.0;
   std::vector<double> chosen;
   for (double deadline : {1.0, 0.101, 0.08, 0.06, 0.04, 0.03, 0.026}) {
-    const auto plan = plan_budget({batch(1, 10, deadline)}, t);  // 10 evaluations x 10 ms x b
+    const auto plan =
+        plan_budget({batch(1, 10, deadline)}, t, kContinuous);  // 10 evaluations x 10 ms x b
     EXPECT_LE(plan.budget, previous) << deadline;
     EXPECT_TRUE(plan.feasible) << deadline;
     previous = plan.budget;
@@ -75,17 +88,18 @@ TEST(Planner, TighterDeadlinesNeverRaiseTheBudget) {
   }
   EXPECT_DOUBLE_EQ(chosen.front(), 1.0);
   EXPECT_DOUBLE_EQ(chosen.back(), 0.25);
-  EXPECT_TRUE(
-      meets_deadlines({batch(1, 10, 0.05)}, t, plan_budget({batch(1, 10, 0.05)}, t).budget));
+  EXPECT_EQ(count_late({batch(1, 10, 0.05)}, t,
+                       plan_budget({batch(1, 10, 0.05)}, t, kContinuous).budget, kContinuous),
+            0);
 }
 
 TEST(Planner, MoreWorkAheadLowersTheBudgetForEveryone) {
   const auto t = testing::synthetic_table(10.0);
-  std::vector<PlanBatch> order;
+  std::vector<PlanRequest> order;
   double previous = 2.0;
   for (int n = 1; n <= 6; ++n) {
     order.push_back(batch(1, 10, 0.29));  // every request due in 0.29 s
-    const auto plan = plan_budget(order, t);
+    const auto plan = plan_budget(order, t, kContinuous);
     EXPECT_LE(plan.budget, previous) << n;
     previous = plan.budget;
   }
@@ -94,7 +108,7 @@ TEST(Planner, MoreWorkAheadLowersTheBudgetForEveryone) {
 
 TEST(Planner, InfeasibleQueueIsReportedAtTheLowestBudget) {
   const auto t = testing::synthetic_table(10.0);
-  const auto plan = plan_budget({batch(1, 10, 0.001)}, t);
+  const auto plan = plan_budget({batch(1, 10, 0.001)}, t, kContinuous);
   EXPECT_FALSE(plan.feasible);
   EXPECT_DOUBLE_EQ(plan.budget, 0.25);
 }
@@ -103,36 +117,52 @@ TEST(Planner, PinnedBatchesCostTheirOwnBudgetAndDelayLaterOnes) {
   const auto t = testing::synthetic_table(10.0);
   auto pinned = batch(1, 10, std::nullopt);
   pinned.fixed_budget = 1.0;  // 100 ms whatever the plan
-  const auto alone = plan_budget({batch(1, 10, 0.16)}, t);
-  const auto behind = plan_budget({pinned, batch(1, 10, 0.16)}, t);
+  const auto alone = plan_budget({batch(1, 10, 0.16)}, t, kContinuous);
+  const auto behind = plan_budget({pinned, batch(1, 10, 0.16)}, t, kContinuous);
   EXPECT_DOUBLE_EQ(alone.budget, 1.0);
   EXPECT_DOUBLE_EQ(behind.budget, 0.5);  // 100 ms + 10 x 5 ms fits 160 ms; 0.75 does not
-  const auto finish = finish_times({pinned, batch(1, 10, 0.16)}, t, 0.25);
+  const auto finish = finish_times({pinned, batch(1, 10, 0.16)}, t, 0.25, kContinuous);
   EXPECT_NEAR(finish[0], 0.1, 1e-12);
   EXPECT_NEAR(finish[1], 0.125, 1e-12);
 }
 
-std::shared_ptr<Job> job(int64_t num, int64_t steps, std::optional<double> fixed = std::nullopt) {
-  auto j = std::make_shared<Job>();
-  j->request.num = num;
-  j->request.steps = steps;
-  j->fixed_budget = fixed;
-  return j;
+TEST(Planner, QueuedRequestsJoinTheRunningOnesUpToTheImageLimitAndSlowThemDown) {
+  const auto t = testing::synthetic_table(10.0);  // 10 ms x budget x rows
+  const std::vector<PlanRequest> order{of_kind(batch(2, 4, std::nullopt), 0, /*running=*/true),
+                                       of_kind(batch(3, 2, std::nullopt), 0),
+                                       of_kind(batch(4, 1, std::nullopt), 0)};
+  // Continuous: the 3 images join at once (5 of 6); the 4 wait until 3 leave, then join.
+  // 50 ms, 50 ms (3 done at 0.10), 60 ms (4 done at 0.16), 20 ms (2 done at 0.18).
+  const auto joined = finish_times(order, t, 1.0, {6, /*lockstep=*/false});
+  EXPECT_NEAR(joined[0], 0.18, 1e-12);
+  EXPECT_NEAR(joined[1], 0.10, 1e-12);
+  EXPECT_NEAR(joined[2], 0.16, 1e-12);
+  // Lockstep: the running request alone (4 x 20 ms), then 3 images (2 x 30), then 4 (40 ms).
+  const auto lockstep = finish_times(order, t, 1.0, {6, /*lockstep=*/true});
+  EXPECT_NEAR(lockstep[0], 0.08, 1e-12);
+  EXPECT_NEAR(lockstep[1], 0.14, 1e-12);
+  EXPECT_NEAR(lockstep[2], 0.18, 1e-12);
 }
 
-TEST(Batching, CompatibleRequestsShareABatchUpToTheImageLimit) {
-  const std::vector<std::shared_ptr<Job>> queue{job(2, 4), job(3, 8), job(4, 4), job(3, 4),
-                                                job(1, 4, 0.5)};
-  const auto batches = group_batches(queue, /*max_images=*/6);
-  // 0 (2 images) + 2 (4) = 6; 3 (3 images) would exceed; 1 has other steps; 4 is pinned.
-  ASSERT_EQ(batches.size(), 4u);
-  EXPECT_EQ(batches[0], (std::vector<size_t>{0, 2}));
-  EXPECT_EQ(batches[1], (std::vector<size_t>{1}));
-  EXPECT_EQ(batches[2], (std::vector<size_t>{3}));
-  EXPECT_EQ(batches[3], (std::vector<size_t>{4}));
-  auto heun = job(1, 5);
-  heun->request.sampler = sampling::SamplerKind::heun;
-  EXPECT_EQ(heun->evaluations(), 9);  // no correction on the last step
+TEST(Planner, SharingForwardsKeepsABudgetThatOneAfterTheOtherWouldLower) {
+  // A machine where a forward costs the same for any batch size up to 16 rows.
+  auto t = testing::synthetic_table(10.0);
+  for (size_t b = 0; b < t.budgets.size(); ++b) {
+    for (auto& ms : t.ms[b]) ms = 10.0 * t.budgets[b];
+  }
+  const std::vector<PlanRequest> order{of_kind(batch(1, 10, 0.12), 0, /*running=*/true),
+                                       of_kind(batch(1, 10, 0.12), 0)};
+  EXPECT_DOUBLE_EQ(plan_budget(order, t, kContinuous).budget, 1.0);  // both done at 0.1 s
+  EXPECT_DOUBLE_EQ(plan_budget(order, t, {16, /*lockstep=*/true}).budget, 0.5);  // 0.05 + 0.05
+  // Another kind cannot join: it waits for the running request, as in lockstep.
+  EXPECT_DOUBLE_EQ(plan_budget({order[0], of_kind(order[1], 1)}, t, kContinuous).budget, 0.5);
+}
+
+TEST(Batching, HeunEvaluatesTwicePerStepButTheLast) {
+  Job heun;
+  heun.request.steps = 5;
+  heun.request.sampler = sampling::SamplerKind::heun;
+  EXPECT_EQ(heun.evaluations(), 9);
 }
 
 }  // namespace

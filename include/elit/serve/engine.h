@@ -82,7 +82,11 @@ class Engine {
   void worker();
   void admit_locked();
   std::shared_ptr<Active> start_locked(const std::shared_ptr<Job>& job);
-  std::vector<PlanBatch> plan_order_locked(Clock::time_point now) const;
+  // The running requests, then the queue, as the planner sees them.
+  std::vector<PlanRequest> plan_requests_locked(Clock::time_point now) const;
+  Batching batching_rule() const;  // how the worker groups requests (planner.h)
+  // Whether `other` may run in one group with `lead` (TeaCache's groups also share steps).
+  bool joins(const Job& lead, const Job& other) const;
   double choose_budget();
   // One evaluation of every running request; returns those that finished.
   std::vector<std::shared_ptr<Active>> evaluate(const std::vector<std::shared_ptr<Active>>& group,

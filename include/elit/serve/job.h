@@ -50,18 +50,12 @@ struct Job {
 // Whether two jobs can share every forward: the same kind of condition (class or prompt),
 // guidance and pinned budget. Their samplers, steps and times may differ (continuous batching).
 bool same_forward(const Job& a, const Job& b);
-// Whether two jobs can also run in lockstep from start to end (TeaCache's per-run state, and the
-// planner's view of the queue): same_forward, and the same sampler and steps.
+// Whether two jobs can also run in lockstep from start to end (TeaCache's per-run state):
+// same_forward, and the same sampler and steps.
 bool same_batch(const Job& a, const Job& b);
 
-// The queue (in EDF order) cut into the batches the worker will run, as index lists: each batch
-// is the first job not yet taken plus the following compatible jobs while the images fit in
-// `max_images` (a job larger than that runs alone).
-std::vector<std::vector<size_t>> group_batches(const std::vector<std::shared_ptr<Job>>& queue,
-                                               int64_t max_images);
-
-// The planner's view of a batch of jobs with `evaluations` evaluations left, at time `now`.
-PlanBatch plan_batch(const std::vector<const Job*>& jobs, int64_t evaluations,
-                     Clock::time_point now);
+// The planner's view of a job with `evaluations` evaluations left, at time `now` (its kind and
+// whether it runs are the engine's to set).
+PlanRequest plan_request(const Job& job, int64_t evaluations, Clock::time_point now);
 
 }  // namespace elit::serve
