@@ -26,29 +26,14 @@
 #   - build/elit (scripts/setup.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/parse_flags.sh
 
 weights="runs/serve-model/checkpoints/0002717/ema.safetensors" rounds=3 images=16 steps=50 cfg=3
 batch=16 budgets="1" threads="$(nproc)" out="runs/compare-published.jsonl" train=0 fsteps=10
 published="../published-elit" deps="${ELIT_PUBLISHED_DEPS:-}"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --weights) weights="$2"; shift 2 ;;
-    --rounds) rounds="$2"; shift 2 ;;
-    --images) images="$2"; shift 2 ;;
-    --steps) steps="$2"; shift 2 ;;
-    --cfg-scale) cfg="$2"; shift 2 ;;
-    --batch) batch="$2"; shift 2 ;;
-    --budgets) budgets="$2"; shift 2 ;;
-    --threads) threads="$2"; shift 2 ;;
-    --forward-steps) fsteps="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --published) published="$2"; shift 2 ;;
-    --deps) deps="$2"; shift 2 ;;
-    --train) train=1; shift ;;
-    -h|--help) sed -n 2,27p "$0"; exit 0 ;;
-    *) echo "compare_published.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,27 --weights=weights --rounds=rounds --images=images --steps=steps --cfg-scale=cfg \
+  --batch=batch --budgets=budgets --threads=threads --forward-steps=fsteps --out=out \
+  --published=published --deps=deps --train=train=1 -- "$@"
 deps="${deps:-${published%/}-deps}"
 py=/usr/bin/python3 elit=build/elit
 fail() { echo "compare_published.sh: $*" >&2; exit 1; }

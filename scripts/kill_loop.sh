@@ -8,15 +8,9 @@
 # Prints one line per kill and a summary; exits non-zero at the first violation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/parse_flags.sh
 kills=50 build=build max_wait=4
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --kills) kills="$2"; shift 2 ;;
-    --build) build="$2"; shift 2 ;;
-    --max-wait) max_wait="$2"; shift 2 ;;
-    *) echo "usage: $0 [--kills N] [--build DIR] [--max-wait SECONDS]" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,8 --kills=kills --build=build --max-wait=max_wait -- "$@"
 elit="$build/elit"
 [[ -x "$elit" ]] || { echo "no $elit: build the elit_cli target first" >&2; exit 2; }
 work=$(mktemp -d /tmp/elit-kill-loop.XXXXXX)

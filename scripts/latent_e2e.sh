@@ -12,23 +12,15 @@
 #     --out DIR          output folder (default runs/latent_e2e-<date>-<time>)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/parse_flags.sh
 
 vae_minutes=4
 train_minutes=10
 num=500
 pixel_run=""
 out=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --vae-minutes) vae_minutes="$2"; shift 2 ;;
-    --train-minutes) train_minutes="$2"; shift 2 ;;
-    --num) num="$2"; shift 2 ;;
-    --pixel-run) pixel_run="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
-    *) echo "latent_e2e.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,13 --vae-minutes=vae_minutes --train-minutes=train_minutes --num=num \
+  --pixel-run=pixel_run --out=out -- "$@"
 [ -n "$out" ] || out="runs/latent_e2e-$(date +%Y%m%d-%H%M%S)"
 elit=build/elit
 [ -x "$elit" ] || { echo "build elit first (scripts/setup.sh)" >&2; exit 1; }

@@ -9,17 +9,11 @@
 #     --out DIR     run folder (default runs/fmnist_elit_s4-<date>-<time>)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/parse_flags.sh
 
 minutes=10
 run=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --minutes) minutes="$2"; shift 2 ;;
-    --out) run="$2"; shift 2 ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
-    *) echo "main_job.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,9 --minutes=minutes --out=run -- "$@"
 [ -n "$run" ] || run="runs/fmnist_elit_s4-$(date +%Y%m%d-%H%M%S)"
 
 # Only the command-line tool: the tests and micro-benchmarks are scripts/test.sh's to build.

@@ -13,22 +13,11 @@
 #     --quick          16 images, 2 settings: checks that the script runs (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/parse_flags.sh
 
 ckpt="" out="runs/sampling-benchmark" num=1000 batch=100 cfg=3 published="" settings="" quick=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --ckpt) ckpt="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --num) num="$2"; shift 2 ;;
-    --batch) batch="$2"; shift 2 ;;
-    --cfg) cfg="$2"; shift 2 ;;
-    --published) published="$2"; shift 2 ;;
-    --settings) settings="$2"; shift 2 ;;
-    --quick) quick=1; shift ;;
-    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
-    *) echo "sampling_benchmark.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,13 --ckpt=ckpt --out=out --num=num --batch=batch --cfg=cfg --published=published \
+  --settings=settings --quick=quick=1 -- "$@"
 [ -n "$ckpt" ] || { echo "sampling_benchmark.sh: --ckpt RUN is required" >&2; exit 2; }
 elit=${ELIT:-build/elit}
 [ -x "$elit" ] || { echo "sampling_benchmark.sh: $elit not built (scripts/setup.sh)" >&2; exit 2; }

@@ -7,20 +7,11 @@
 #                              [--batching continuous|static]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/parse_flags.sh
 
 ckpt="" out="runs/serve-benchmark" duration=20 steps=20 batch=8 batching=continuous
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --ckpt) ckpt="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --duration) duration="$2"; shift 2 ;;
-    --steps) steps="$2"; shift 2 ;;
-    --max-batch) batch="$2"; shift 2 ;;
-    --batching) batching="$2"; shift 2 ;;
-    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
-    *) echo "serve_benchmark.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,7 --ckpt=ckpt --out=out --duration=duration --steps=steps --max-batch=batch \
+  --batching=batching -- "$@"
 [ -n "$ckpt" ] || { echo "serve_benchmark.sh: --ckpt RUN is required" >&2; exit 2; }
 elit=build/elit
 mkdir -p "$out"

@@ -12,21 +12,12 @@
 #     --quick    20 updates each, 16 images: checks that the script runs (CI)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/parse_flags.sh
 source scripts/experiments/common.sh
 
 minutes=10 cfg=3 seeds=2 out=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --minutes) minutes="$2"; shift 2 ;;
-    --num) num="$2"; shift 2 ;;
-    --cfg) cfg="$2"; shift 2 ;;
-    --seeds) seeds="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --quick) quick=1; shift ;;
-    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
-    *) echo "e1_elit_vs_sit.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,13 --minutes=minutes --num=num --cfg=cfg --seeds=seeds --out=out --quick=quick=1 \
+  -- "$@"
 limits=(--max-minutes "$minutes" --max-train-steps 1000000 --checkpointing-steps 50)
 if [ "$quick" = 1 ]; then
   num=16 batch=16 seeds=1

@@ -14,23 +14,12 @@
 #     --quick         a model trained for 20 updates, 16 images per budget: checks the script (CI)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/parse_flags.sh
 source scripts/experiments/common.sh
 
 ckpt="" config="configs/experiments/fmnist_elit_s4_g4.yaml" minutes=10 budgets="" cfg=3 out=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --ckpt) ckpt="$2"; shift 2 ;;
-    --config) config="$2"; shift 2 ;;
-    --minutes) minutes="$2"; shift 2 ;;
-    --budgets) budgets="$2"; shift 2 ;;
-    --num) num="$2"; shift 2 ;;
-    --cfg) cfg="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --quick) quick=1; shift ;;
-    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
-    *) echo "e2_budgets.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,15 --ckpt=ckpt --config=config --minutes=minutes --budgets=budgets --num=num \
+  --cfg=cfg --out=out --quick=quick=1 -- "$@"
 [ "$quick" = 1 ] && num=16 batch=16
 experiment_setup e2
 

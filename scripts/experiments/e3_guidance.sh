@@ -9,22 +9,12 @@
 #     --quick           a model trained for 20 updates, 16 images, one scale: checks the script (CI)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/parse_flags.sh
 source scripts/experiments/common.sh
 
 ckpt="" scales="1.5,2,3,4" guide="" steps=25 out=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --ckpt) ckpt="$2"; shift 2 ;;
-    --scales) scales="$2"; shift 2 ;;
-    --guide-budget) guide="$2"; shift 2 ;;
-    --steps) steps="$2"; shift 2 ;;
-    --num) num="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --quick) quick=1; shift ;;
-    -h|--help) sed -n 2,10p "$0"; exit 0 ;;
-    *) echo "e3_guidance.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,10 --ckpt=ckpt --scales=scales --guide-budget=guide --steps=steps --num=num \
+  --out=out --quick=quick=1 -- "$@"
 [ "$quick" = 1 ] && num=16 batch=16 scales=3 steps=4
 [ -n "$ckpt" ] || [ "$quick" = 1 ] || { echo "e3_guidance.sh: --ckpt RUN is required" >&2; exit 2; }
 experiment_setup e3

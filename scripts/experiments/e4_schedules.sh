@@ -9,21 +9,11 @@
 # The schedules use budgets 1/4, 1/2, 3/4 and 1, valid for 2x2 and 4x4 latent groups.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/parse_flags.sh
 source scripts/experiments/common.sh
 
 ckpt="" steps=50 cfg=3 out=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --ckpt) ckpt="$2"; shift 2 ;;
-    --steps) steps="$2"; shift 2 ;;
-    --num) num="$2"; shift 2 ;;
-    --cfg) cfg="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --quick) quick=1; shift ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
-    *) echo "e4_schedules.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,9 --ckpt=ckpt --steps=steps --num=num --cfg=cfg --out=out --quick=quick=1 -- "$@"
 [ "$quick" = 1 ] && num=16 batch=16 steps=6
 [ -n "$ckpt" ] || [ "$quick" = 1 ] || { echo "e4_schedules.sh: --ckpt RUN is required" >&2; exit 2; }
 experiment_setup e4

@@ -11,22 +11,12 @@
 #     --quick  a model trained for 20 updates, 20 images, one seed: checks the script (CI)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/parse_flags.sh
 source scripts/experiments/common.sh
 
 ckpt="" times="0.25,0.5,0.75" seeds=2 budget=1 out=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --ckpt) ckpt="$2"; shift 2 ;;
-    --num) num="$2"; shift 2 ;;
-    --times) times="$2"; shift 2 ;;
-    --seeds) seeds="$2"; shift 2 ;;
-    --budget) budget="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --quick) quick=1; shift ;;
-    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
-    *) echo "e5_read_difficulty.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_flags 2,12 --ckpt=ckpt --num=num --times=times --seeds=seeds --budget=budget --out=out \
+  --quick=quick=1 -- "$@"
 [ "$quick" = 1 ] && num=20 seeds=1 times=0.5
 [ -n "$ckpt" ] || [ "$quick" = 1 ] || { echo "e5_read_difficulty.sh: --ckpt RUN is required" >&2; exit 2; }
 elit=${ELIT:-build/elit}

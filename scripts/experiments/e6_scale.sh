@@ -8,19 +8,13 @@
 # minutes with the defaults, measured.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/parse_flags.sh
 
-minutes=20 num=500 out="runs/experiments/e6" quick=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --minutes) minutes="$2"; shift 2 ;;
-    --num) num="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --quick) quick=(--quick); shift ;;
-    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
-    *) echo "e6_scale.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+minutes=20 num=500 out="runs/experiments/e6" quick=0
+parse_flags 2,8 --minutes=minutes --num=num --out=out --quick=quick=1 -- "$@"
+quick_flag=()
+[ "$quick" = 0 ] || quick_flag=(--quick)
 scripts/experiments/e1_elit_vs_sit.sh --minutes "$minutes" --num "$num" --seeds 1 \
-  --out "$out/e1" "${quick[@]}"
+  --out "$out/e1" "${quick_flag[@]}"
 scripts/experiments/e2_budgets.sh --ckpt "$out/e1/runs/elit" --num "$num" --out "$out/e2" \
-  "${quick[@]}"
+  "${quick_flag[@]}"

@@ -6,26 +6,17 @@
 #include "elit/data/image_folder.h"
 #include "elit/data/latent_shards.h"
 #include "elit/runtime/error.h"
+#include "elit/runtime/splitmix64.h"
 
 namespace elit::data {
-namespace {
-
-// splitmix64 (Steele et al.): a good 64-bit mixer, identical on every platform.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
 
 uint64_t example_seed(uint64_t seed, int64_t epoch, int64_t index) {
-  return mix(mix(mix(seed) ^ static_cast<uint64_t>(epoch)) ^ static_cast<uint64_t>(index));
+  return splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(epoch)) ^
+                    static_cast<uint64_t>(index));
 }
 
 double uniform_from_seed(uint64_t seed) {
-  return static_cast<double>(mix(seed) >> 11) * 0x1.0p-53;  // 53 random bits
+  return static_cast<double>(splitmix64(seed) >> 11) * 0x1.0p-53;  // 53 random bits
 }
 
 DatasetPtr make_dataset(const DatasetOptions& options) {

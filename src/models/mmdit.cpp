@@ -5,6 +5,7 @@
 #include <torch/nn/init.h>
 
 #include "elit/models/config_keys.h"
+#include "elit/models/dit_init.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 #include "elit/text/tokenizer.h"
@@ -56,35 +57,20 @@ MMDiTImpl::MMDiTImpl(MMDiTConfig config) : config_(std::move(config)) {
 }
 
 void MMDiTImpl::initialize_weights() {
-  torch::NoGradGuard no_grad;
   // DiT's initialize_weights (as published SiT): xavier-uniform linears with zero bias, the patch
   // conv like a linear, N(0, 0.02) timestep/pooled-vector MLPs, zero adaLN outputs in both
   // streams and the final layer (adaLN-Zero: every block starts as the identity).
-  for (auto& module : modules(/*include_self=*/false)) {
-    if (auto* linear = module->as<nn::Linear>()) {
-      nn::init::xavier_uniform_(linear->weight);
-      if (linear->bias.defined()) nn::init::zeros_(linear->bias);
-    }
-  }
-  auto w = x_embedder->proj->weight;
-  nn::init::xavier_uniform_(w.view({w.size(0), -1}));
-  nn::init::zeros_(x_embedder->proj->bias);
-  for (auto* mlp : {&t_embedder->mlp, y_embedder ? &y_embedder->mlp : nullptr}) {
-    if (!mlp) continue;
-    nn::init::normal_((*mlp)[0]->as<nn::Linear>()->weight, 0.0, 0.02);
-    nn::init::normal_((*mlp)[2]->as<nn::Linear>()->weight, 0.0, 0.02);
-  }
-  auto zero_linear = [](nn::LinearImpl* l) {
-    nn::init::zeros_(l->weight);
-    nn::init::zeros_(l->bias);
-  };
+  xavier_init_linears(*this);
+  init_patch_embed(*x_embedder);
+  init_embedding_mlp(t_embedder->mlp);
+  if (y_embedder) init_embedding_mlp(y_embedder->mlp);
   for (const auto& block : *joint_blocks) {
     auto* joint = block->as<JointBlock>();
-    zero_linear(joint->context_block->adaLN_modulation[1]->as<nn::Linear>());
-    zero_linear(joint->x_block->adaLN_modulation[1]->as<nn::Linear>());
+    zero_init(*joint->context_block->adaLN_modulation[1]->as<nn::Linear>());
+    zero_init(*joint->x_block->adaLN_modulation[1]->as<nn::Linear>());
   }
-  zero_linear(final_layer->adaLN_modulation[1]->as<nn::Linear>());
-  zero_linear(final_layer->linear.get());
+  zero_init(*final_layer->adaLN_modulation[1]->as<nn::Linear>());
+  zero_init(*final_layer->linear);
 }
 
 ModelSpec MMDiTImpl::spec() const {

@@ -4,6 +4,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "elit/models/config_keys.h"
+#include "elit/models/dit_init.h"
 #include "elit/models/registry.h"
 #include "elit/runtime/error.h"
 
@@ -42,31 +43,21 @@ SiTImpl::SiTImpl(SiTConfig config) : config_(std::move(config)) {
 }
 
 void SiTImpl::initialize_weights() {
-  torch::NoGradGuard no_grad;
   // Published SiT.initialize_weights: xavier-uniform linears with zero bias, the patch conv
   // initialised like a linear, N(0, 0.02) label table and timestep MLP, zero adaLN outputs and
   // zero final projection (adaLN-Zero).
-  for (auto& module : modules(/*include_self=*/false)) {
-    if (auto* linear = module->as<nn::Linear>()) {
-      nn::init::xavier_uniform_(linear->weight);
-      if (linear->bias.defined()) nn::init::zeros_(linear->bias);
-    }
+  xavier_init_linears(*this);
+  init_patch_embed(*x_embedder);
+  {
+    torch::NoGradGuard no_grad;
+    nn::init::normal_(y_embedder->embedding_table->weight, 0.0, 0.02);
   }
-  auto w = x_embedder->proj->weight;
-  nn::init::xavier_uniform_(w.view({w.size(0), -1}));
-  nn::init::zeros_(x_embedder->proj->bias);
-  nn::init::normal_(y_embedder->embedding_table->weight, 0.0, 0.02);
-  nn::init::normal_(t_embedder->mlp[0]->as<nn::Linear>()->weight, 0.0, 0.02);
-  nn::init::normal_(t_embedder->mlp[2]->as<nn::Linear>()->weight, 0.0, 0.02);
-  auto zero_linear = [](nn::LinearImpl* l) {
-    nn::init::zeros_(l->weight);
-    nn::init::zeros_(l->bias);
-  };
+  init_embedding_mlp(t_embedder->mlp);
   for (const auto& block : *blocks) {
-    zero_linear(block->as<SiTBlock>()->adaLN_modulation[1]->as<nn::Linear>());
+    zero_init(*block->as<SiTBlock>()->adaLN_modulation[1]->as<nn::Linear>());
   }
-  zero_linear(final_layer->adaLN_modulation[1]->as<nn::Linear>());
-  zero_linear(final_layer->linear.get());
+  zero_init(*final_layer->adaLN_modulation[1]->as<nn::Linear>());
+  zero_init(*final_layer->linear);
 }
 
 GroupLayout SiTImpl::group_layout() const {

@@ -7,6 +7,7 @@ list(APPEND ELIT_SOURCES
   src/models/sit_config.cpp
   src/models/budget.cpp
   src/models/embeddings.cpp
+  src/models/dit_init.cpp
   src/models/attention.cpp
   src/models/batched_matmul.cpp
   src/models/flat_linear.cpp

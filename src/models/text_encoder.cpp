@@ -3,6 +3,7 @@
 #include <torch/nn/init.h>
 #include <torch/nn/modules/linear.h>
 
+#include "elit/models/dit_init.h"
 #include "elit/runtime/error.h"
 #include "elit/text/tokenizer.h"
 
@@ -35,12 +36,7 @@ TextEncoderImpl::TextEncoderImpl(int64_t vocab_size, int64_t max_tokens, int64_t
   torch::NoGradGuard no_grad;
   // GPT-2/CLIP-style initialisation: N(0, 0.02) embeddings, xavier linears with zero bias.
   nn::init::normal_(token_embedding->weight, 0.0, 0.02);
-  for (auto& module : modules(/*include_self=*/false)) {
-    if (auto* linear = module->as<nn::Linear>()) {
-      nn::init::xavier_uniform_(linear->weight);
-      if (linear->bias.defined()) nn::init::zeros_(linear->bias);
-    }
-  }
+  xavier_init_linears(*this);
 }
 
 EncodedText TextEncoderImpl::forward(const torch::Tensor& tokens) {

@@ -4,16 +4,10 @@
 #include <torch/torch.h>
 
 #include "elit/runtime/error.h"
+#include "elit/runtime/splitmix64.h"
 
 namespace elit::sampling {
 namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 std::vector<at::Generator> make_generators(uint64_t seed, int64_t first, int64_t count,
                                            uint64_t stream) {

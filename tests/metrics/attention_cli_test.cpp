@@ -22,12 +22,9 @@ namespace fs = std::filesystem;
 
 std::string make_model(const std::string& name, bool elit) {
   const auto dir = testing::temp_dir(name);
-  torch::manual_seed(0);
   auto config = testing::tiny_sampling_sit_config(32);
   config.enable_elit = elit;
-  models::SiT model(config);
-  torch::NoGradGuard no_grad;
-  for (auto& p : model->parameters()) p.normal_(0, 0.05);
+  auto model = testing::random_sit(config);
   const auto path = dir + "/model.safetensors";
   io::write_model_file(path, *model, {{"elit.data_space", "pixels"}});
   return path;

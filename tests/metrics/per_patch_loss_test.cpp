@@ -13,11 +13,8 @@ namespace elit::metrics {
 namespace {
 
 TEST(PerPatchLoss, AveragesToTheTrainingLossOfTheSameForward) {
-  torch::manual_seed(0);
-  models::SiT model(testing::tiny_sampling_sit_config());
+  auto model = testing::random_sit(testing::tiny_sampling_sit_config());
   torch::NoGradGuard no_grad;
-  for (auto& p : model->parameters()) p.normal_(0, 0.05);
-  model->eval();
   const auto x0 = torch::randn({3, 1, 8, 8}), noise = torch::randn({3, 1, 8, 8});
   const auto t = torch::tensor({0.2f, 0.5f, 0.9f});
   const auto cond = models::Condition::from_labels(torch::tensor({1, 2, 3}, torch::kInt64));

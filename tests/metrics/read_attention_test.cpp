@@ -69,13 +69,7 @@ TEST(ReadAttention, CaptureIsTheForwardsOwnSoftmax) {
 }
 
 TEST(ReadAttention, RecorderCapturesAModelsForwardsAndDetaches) {
-  torch::manual_seed(0);
-  models::SiT model(testing::tiny_sampling_sit_config());
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : model->parameters()) p.normal_(0, 0.05);
-  }
-  model->eval();
+  auto model = testing::random_sit(testing::tiny_sampling_sit_config());
   torch::NoGradGuard no_grad;
   const auto x = torch::randn({3, 1, 8, 8});
   const auto t = torch::full({3}, 0.5);

@@ -6,25 +6,13 @@
 #include "elit/runtime/error.h"
 #include "models/backbone_test_util.h"
 #include "support/reference.h"
+#include "support/tiny_sit.h"
 
 namespace elit::models {
 namespace {
 
 SiTConfig tiny(bool elit) {
-  SiTConfig c;
-  c.model = elit ? "tiny-elit" : "tiny-sit";
-  c.input_size = 8;
-  c.patch_size = 2;
-  c.in_channels = 3;
-  c.hidden_size = 32;
-  c.depth = 4;
-  c.num_heads = 2;
-  c.encoder_depth = 1;
-  c.dit_decoder_depth = 1;
-  c.group_size = 2;
-  c.num_classes = 5;
-  c.enable_elit = elit;
-  return c;
+  return testing::tiny_rgb_sit_config(elit, /*depth=*/4);
 }
 
 testing::ClassInputs inputs(int64_t B = 3) {

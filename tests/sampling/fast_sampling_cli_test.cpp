@@ -31,10 +31,7 @@ testing::CliRun run_cli(const std::string& args) {
 // A random tiny ELIT-SiT model file (output layers not zero, so samples depend on the model).
 std::string make_model(const std::string& name) {
   const auto dir = testing::temp_dir(name);
-  torch::manual_seed(0);
-  models::SiT model(testing::tiny_sampling_sit_config(32));
-  torch::NoGradGuard no_grad;
-  for (auto& p : model->parameters()) p.normal_(0, 0.05);
+  auto model = testing::random_sit(testing::tiny_sampling_sit_config(32));
   const auto path = dir + "/model.safetensors";
   io::write_model_file(path, *model, {{"elit.data_space", "pixels"}});
   return path;

@@ -9,32 +9,16 @@
 #include "elit/runtime/error.h"
 #include "elit/sampling/seeds.h"
 #include "sampling/recording_model.h"
+#include "support/tiny_sit.h"
 
 namespace elit::sampling {
 namespace {
 
-// A small random ELIT-SiT (4x4 groups... of 2x2 latents) in float64, so that batch composition
+// A small random ELIT-SiT (4 groups of 2x2 latents) in float64, so that batch composition
 // could only show up as real dependence, not as round-off.
 models::SiT tiny_model() {
-  torch::manual_seed(0);
-  models::SiTConfig c;
-  c.input_size = 8;
-  c.patch_size = 2;
-  c.in_channels = 3;
-  c.hidden_size = 32;
-  c.depth = 3;
-  c.num_heads = 2;
-  c.encoder_depth = 1;
-  c.dit_decoder_depth = 1;
-  c.group_size = 2;
-  c.num_classes = 5;
-  c.enable_elit = true;
-  models::SiT model(c);
-  // The published init zeroes the output layers; randomise so that samples depend on the model.
-  torch::NoGradGuard no_grad;
-  for (auto& p : model->parameters()) p.normal_(0, 0.05);
+  auto model = testing::random_sit(testing::tiny_rgb_sit_config(true, /*depth=*/3));
   model->to(torch::kFloat64);
-  model->eval();
   return model;
 }
 

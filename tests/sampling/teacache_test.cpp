@@ -20,18 +20,12 @@ namespace {
 
 // A small random SiT (ELIT or plain), 8x8x1, 3 blocks (1 before Read, 1 core, 1 after Write).
 models::SiT random_sit(bool elit) {
-  torch::manual_seed(0);
-  models::SiTConfig c = elit::testing::tiny_sampling_sit_config();
+  auto c = testing::tiny_sampling_sit_config();
   c.depth = 3;
   c.dit_decoder_depth = 1;
   c.num_classes = 4;
   c.enable_elit = elit;
-  models::SiT model(c);
-  // The published init zeroes the output layers; randomise so that samples depend on the model.
-  torch::NoGradGuard no_grad;
-  for (auto& p : model->parameters()) p.normal_(0, 0.05);
-  model->eval();
-  return model;
+  return testing::random_sit(c);
 }
 
 const auto kCondition = models::Condition::from_labels(torch::tensor({1, 3}, torch::kInt64));
