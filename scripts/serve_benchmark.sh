@@ -4,14 +4,15 @@
 # and the elastic policy (elit loadtest), FD of the served images (elit eval), a JSON summary, a
 # markdown table and a plot.
 #   scripts/serve_benchmark.sh --ckpt RUN [--out DIR] [--duration S] [--steps N] [--max-batch B]
-#                              [--batching continuous|static]
+#                              [--batching continuous|static] [--headroom H]
+#     --headroom H  the elastic planner's margin on step times (elit serve --headroom)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/parse_flags.sh
 
-ckpt="" out="runs/serve-benchmark" duration=20 steps=20 batch=8 batching=continuous
-parse_flags 2,7 --ckpt=ckpt --out=out --duration=duration --steps=steps --max-batch=batch \
-  --batching=batching -- "$@"
+ckpt="" out="runs/serve-benchmark" duration=20 steps=20 batch=8 batching=continuous headroom=0.1
+parse_flags 2,8 --ckpt=ckpt --out=out --duration=duration --steps=steps --max-batch=batch \
+  --batching=batching --headroom=headroom -- "$@"
 [ -n "$ckpt" ] || { echo "serve_benchmark.sh: --ckpt RUN is required" >&2; exit 2; }
 elit=build/elit
 mkdir -p "$out"
@@ -20,7 +21,8 @@ trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true' EXIT
 
 start_server() {  # policy -> sets url and pid
   "$elit" serve --ckpt "$ckpt" --port 0 --policy "$1" --budget 1 --steps "$steps" \
-    --max-batch "$batch" --batching "$batching" > "$out/server-$1.out" 2> "$out/server-$1.log" &
+    --max-batch "$batch" --batching "$batching" --headroom "$headroom" \
+    > "$out/server-$1.out" 2> "$out/server-$1.log" &
   pid=$!
   for _ in $(seq 600); do
     url=$(grep -o 'http://[0-9.:]*' "$out/server-$1.out" || true)

@@ -33,7 +33,7 @@ struct ServeOptions {
   std::string dtype = "float32", device = "cpu";
   serve::HttpOptions http;
   std::string policy = "elastic", batching = "continuous";
-  double budget = 1.0;
+  double budget = 1.0, headroom = 0.1;
   int64_t max_batch = 8, max_queue = 256, max_num = 16, max_steps = 100, steps = 20;
   std::string calibration_cache;
   int calibration_repeats = 3;
@@ -134,6 +134,7 @@ void run(const ServeOptions& o) {
   e.max_batch = o.max_batch;
   e.continuous = o.batching == "continuous";
   e.max_queue = o.max_queue;
+  e.headroom = o.headroom;
   for (double b : budgets) e.flops_per_row[b] = costs.flops(b);
   if (o.teacache) {
     // The planner keeps planning full-cost steps; skipped spans make steps faster, which its
@@ -232,6 +233,12 @@ void add_serve_command(CLI::App& app) {
                   "continuous: a request joins the running ones at the next model evaluation and "
                   "leaves when done; static: a batch runs from its first step to its last")
       ->check(CLI::IsMember({"continuous", "static"}))
+      ->capture_default_str();
+  cmd->add_option("--headroom", o->headroom,
+                  "elastic policy: plan as if every step took (1 + this) x its expected time, a "
+                  "margin for the spread of step times (0: plan on the expected time; more "
+                  "refuses more and misses fewer deadlines)")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--max-queue", o->max_queue, "waiting requests; more get 503")
       ->check(CLI::Range(1, 4096))

@@ -40,6 +40,8 @@ Engine::Engine(models::DiffusionModel& model, CostTable table, EngineOptions opt
       options_(std::move(options)),
       metrics_(table_.budgets) {
   check(options_.max_batch >= 1, "max batch must be at least 1, got ", options_.max_batch);
+  check(options_.headroom >= 0 && options_.headroom <= 1, "headroom must be in [0, 1], got ",
+        options_.headroom);
   thread_ = std::thread([this] { worker(); });
 }
 
@@ -143,17 +145,7 @@ void Engine::shutdown() {
 
 double Engine::time_scale() const {
   std::lock_guard lock(mu_);
-  return time_scale_;
-}
-
-void Engine::observe_step_locked(double measured_ms, double predicted_ms) {
-  if (!options_.follow_measured_speed || !(predicted_ms > 0) || !(measured_ms > 0)) return;
-  // Exponential smoothing over ~10 steps: quick enough to follow a burst of load on the machine,
-  // slow enough that one descheduled step does not swing the plan. Bounded so that a stall
-  // cannot make the planner give up on every deadline.
-  constexpr double kWeight = 0.1;
-  const double ratio = measured_ms / predicted_ms;
-  time_scale_ = std::clamp(time_scale_ + kWeight * (ratio - time_scale_), 0.25, 8.0);
+  return time_scale_locked();
 }
 
 std::string Engine::render_metrics() const {
@@ -163,10 +155,10 @@ std::string Engine::render_metrics() const {
     std::lock_guard lock(mu_);
     depth = static_cast<int64_t>(queue_.size());
     running = static_cast<int64_t>(running_.size());
-    scale = time_scale_;
+    scale = time_scale_locked();
   }
   return metrics_.render(depth, running) +
-         "# HELP elit_planner_time_scale Measured step time over the cost table's prediction.\n"
+         "# HELP elit_planner_time_scale Median measured forward time over the cost table's.\n"
          "# TYPE elit_planner_time_scale gauge\n"
          "elit_planner_time_scale " +
          std::to_string(scale) + "\n";
@@ -364,8 +356,7 @@ std::vector<std::shared_ptr<Engine::Active>> Engine::evaluate(
   }
   std::lock_guard lock(mu_);
   const auto lead = plan_request(*group.front()->job, 1, Clock::now());
-  observe_step_locked(measured_ms,
-                      table_.evaluation_ms(budget, images, lead.cfg, lead.guide_budget));
+  speed_.observe(measured_ms, table_.evaluation_ms(budget, images, lead.cfg, lead.guide_budget));
   for (size_t k = 0; k < group.size(); ++k) {
     auto& a = *group[k];
     --a.evaluations_left;

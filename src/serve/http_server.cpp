@@ -183,6 +183,7 @@ struct HttpServer::Impl {
     auto j = model_info;
     j["policy"] = engine.options().policy == Policy::elastic ? "elastic" : "fixed";
     j["default_budget"] = engine.options().default_budget;
+    j["headroom"] = engine.options().headroom;
     j["max_batch"] = engine.options().max_batch;
     j["max_num"] = limits.max_num;
     j["max_steps"] = limits.max_steps;

@@ -3,6 +3,7 @@ list(APPEND ELIT_SOURCES
   src/serve/cost_table.cpp
   src/serve/calibration.cpp
   src/serve/planner.cpp
+  src/serve/speed_tracker.cpp
   src/serve/request.cpp
   src/serve/job.cpp
   src/serve/metrics.cpp

@@ -95,6 +95,7 @@ TEST(ServeApi, ModelHealthMetricsProgressAndPage) {
   EXPECT_EQ(m["cost_table"]["forward_ms"].size(), 4u);
   EXPECT_EQ(m["classes"][7], "Sneaker");
   EXPECT_EQ(m["policy"], "elastic");
+  EXPECT_DOUBLE_EQ(m["headroom"].get<double>(), 0.1);
   const auto health = c.Get("/healthz");
   ASSERT_TRUE(health && health->status == 200);
   EXPECT_EQ(json::parse(health->body)["status"], "ok");

@@ -190,7 +190,7 @@ TEST(Serving, ThePlannerLearnsHowFastTheMachineRunsNow) {
     return server.engine().time_scale();
   };
   // A table 10^4 times too optimistic: the measured steps are slower, so the scale rises; one
-  // 10^4 times too pessimistic: it falls. Both move from 1 by a bounded step each.
+  // 10^4 times too pessimistic: it falls (to the tracker's bounds, 8 and 1/4).
   EXPECT_GT(scale_after_one_request(1e-4), 1.5);
   EXPECT_LT(scale_after_one_request(1e4), 0.9);
 }

@@ -19,6 +19,7 @@
 #include "elit/sampling/teacache.h"
 #include "elit/serve/job.h"
 #include "elit/serve/metrics.h"
+#include "elit/serve/speed_tracker.h"
 
 namespace elit::serve {
 
@@ -35,6 +36,10 @@ struct EngineOptions {
   int64_t max_queue = 256;                  // requests waiting; more are refused with 503
   std::map<double, int64_t> flops_per_row;  // model FLOPs of one forward row at each budget
   bool follow_measured_speed = true;        // false: plan from the table as given (time_scale 1)
+  // The elastic policy plans as if every step took (1 + headroom) x its expected time, so that
+  // the normal spread of step times does not turn a request admitted at the edge of its
+  // deadline into a miss. 0: plan on the expected time.
+  double headroom = 0.1;
   // Samples [N, C, H, W] in model space -> images [N, C', H', W'] in [-1, 1]: a latent model's
   // decoder (run by the worker, so compute_ms includes it). Unset: the samples are the images.
   std::function<torch::Tensor(const torch::Tensor&)> to_pixels;
@@ -69,9 +74,9 @@ class Engine {
   void shutdown();
 
   const CostTable& table() const { return table_; }
-  // Measured step time / the table's prediction, smoothed over recent steps: how much slower
-  // (> 1) or faster this machine runs now than at calibration (load from other processes, the
-  // HTTP threads). The planner and admission multiply the table by it.
+  // Measured forward time / the table's prediction over recent forwards (SpeedTracker): how much
+  // slower (> 1) or faster this machine runs now than at calibration. The planner and admission
+  // multiply the table by it and by 1 + headroom.
   double time_scale() const;
   const EngineOptions& options() const { return options_; }
   Metrics& metrics() { return metrics_; }
@@ -97,9 +102,11 @@ class Engine {
   models::DiffusionModel& model_;
   models::ModelSpec spec_;
   CostTable table_;
-  double time_scale_ = 1.0;  // guarded by mu_
-  CostTable planning_table_locked() const { return table_.scaled(time_scale_); }
-  void observe_step_locked(double measured_ms, double predicted_ms);
+  SpeedTracker speed_;  // guarded by mu_
+  CostTable planning_table_locked() const {
+    return table_.scaled(time_scale_locked() * (1 + options_.headroom));
+  }
+  double time_scale_locked() const { return options_.follow_measured_speed ? speed_.scale() : 1.0; }
   EngineOptions options_;
   Metrics metrics_;
   mutable std::mutex mu_;
