@@ -2,8 +2,6 @@
 // (context, prompts, captions, null condition) is in mmdit_conditioning.cpp.
 #include "elit/models/mmdit.h"
 
-#include <torch/nn/init.h>
-
 #include "elit/models/config_keys.h"
 #include "elit/models/dit_init.h"
 #include "elit/models/registry.h"

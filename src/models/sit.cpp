@@ -46,12 +46,10 @@ void SiTImpl::initialize_weights() {
   // Published SiT.initialize_weights: xavier-uniform linears with zero bias, the patch conv
   // initialised like a linear, N(0, 0.02) label table and timestep MLP, zero adaLN outputs and
   // zero final projection (adaLN-Zero).
+  torch::NoGradGuard no_grad;
   xavier_init_linears(*this);
   init_patch_embed(*x_embedder);
-  {
-    torch::NoGradGuard no_grad;
-    nn::init::normal_(y_embedder->embedding_table->weight, 0.0, 0.02);
-  }
+  nn::init::normal_(y_embedder->embedding_table->weight, 0.0, 0.02);
   init_embedding_mlp(t_embedder->mlp);
   for (const auto& block : *blocks) {
     zero_init(*block->as<SiTBlock>()->adaLN_modulation[1]->as<nn::Linear>());
