@@ -52,39 +52,35 @@ int64_t ForwardCosts::measured_flops(double budget) {
   return measured_[budget] = f;
 }
 
-double ForwardCosts::forward_seconds(double budget, int64_t rows, int repeats) {
+std::vector<std::vector<ForwardTiming>> ForwardCosts::time_grid(
+    const std::vector<double>& budgets, const std::vector<int64_t>& rows, int min_rounds,
+    int max_rounds, double target_spread, const std::function<void(int round)>& on_round) {
+  check(!budgets.empty() && !rows.empty() && min_rounds >= 1 && max_rounds >= min_rounds,
+        "invalid timing plan: ", budgets.size(), " budgets, ", rows.size(), " batch sizes, ",
+        min_rounds, "..", max_rounds, " rounds");
   const auto options = model_options(model_);
-  const auto x = torch::zeros({rows, spec_.in_channels, spec_.height, spec_.width}, options);
-  const auto t = torch::full({rows}, 0.5, options);
-  const auto cond = model_.condition_for_labels(torch::zeros({rows}, options.dtype(torch::kInt64)));
-  const auto b = model_budget(spec_, budget);
+  struct Input {
+    torch::Tensor x, t;
+    models::Condition cond;
+  };
+  std::vector<Input> inputs;
+  for (const int64_t r : rows) {
+    check(r >= 1, "invalid timing plan: batch size ", r);
+    inputs.push_back(
+        {torch::zeros({r, spec_.in_channels, spec_.height, spec_.width}, options),
+         torch::full({r}, 0.5, options),
+         model_.condition_for_labels(torch::zeros({r}, options.dtype(torch::kInt64)))});
+  }
   torch::NoGradGuard no_grad;
-  return median_seconds(
-      [&] {
-        model_.forward(x, t, cond, b);
-        synchronize(options.device());
-      },
-      /*warmup=*/1, repeats);
-}
-
-std::vector<ForwardTiming> ForwardCosts::time_budgets(const std::vector<double>& budgets,
-                                                      int64_t rows, int min_rounds, int max_rounds,
-                                                      double target_spread) {
-  check(rows >= 1 && min_rounds >= 1 && max_rounds >= min_rounds, "invalid timing plan: ", rows,
-        " rows, ", min_rounds, "..", max_rounds, " rounds");
-  const auto options = model_options(model_);
-  const auto x = torch::zeros({rows, spec_.in_channels, spec_.height, spec_.width}, options);
-  const auto t = torch::full({rows}, 0.5, options);
-  const auto cond = model_.condition_for_labels(torch::zeros({rows}, options.dtype(torch::kInt64)));
-  torch::NoGradGuard no_grad;
-  auto forward = [&](double budget) {
+  auto forward = [&](double budget, const Input& in) {
     const Stopwatch watch;
-    model_.forward(x, t, cond, model_budget(spec_, budget));
+    model_.forward(in.x, in.t, in.cond, model_budget(spec_, budget));
     synchronize(options.device());
     return watch.seconds();
   };
-  for (double b : budgets) forward(b);  // warm-up: first-call allocations and caches
-  std::vector<std::vector<double>> samples(budgets.size());
+  for (double b : budgets) {  // warm-up: first-call allocations and caches
+    for (const auto& in : inputs) forward(b, in);
+  }
   auto quantile = [](std::vector<double> v, double q) {
     std::sort(v.begin(), v.end());
     const double pos = q * static_cast<double>(v.size() - 1);
@@ -92,22 +88,39 @@ std::vector<ForwardTiming> ForwardCosts::time_budgets(const std::vector<double>&
     const size_t hi = std::min(lo + 1, v.size() - 1);
     return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
   };
-  std::vector<ForwardTiming> out(budgets.size());
+  std::vector<std::vector<std::vector<double>>> samples(
+      budgets.size(), std::vector<std::vector<double>>(rows.size()));
+  std::vector<std::vector<ForwardTiming>> out(budgets.size(),
+                                              std::vector<ForwardTiming>(rows.size()));
   for (int round = 1; round <= max_rounds; ++round) {
-    for (size_t k = 0; k < budgets.size(); ++k) samples[k].push_back(forward(budgets[k]));
     bool settled = round >= min_rounds;
     for (size_t k = 0; k < budgets.size(); ++k) {
-      out[k].budget = budgets[k];
-      out[k].rounds = round;
-      out[k].median_s = quantile(samples[k], 0.5);
-      out[k].spread =
-          out[k].median_s > 0
-              ? (quantile(samples[k], 0.75) - quantile(samples[k], 0.25)) / out[k].median_s
-              : 0.0;
-      settled = settled && out[k].spread <= target_spread;
+      for (size_t j = 0; j < rows.size(); ++j) {
+        samples[k][j].push_back(forward(budgets[k], inputs[j]));
+        auto& cell = out[k][j];
+        cell.budget = budgets[k];
+        cell.rows = rows[j];
+        cell.rounds = round;
+        cell.median_s = quantile(samples[k][j], 0.5);
+        cell.spread =
+            cell.median_s > 0
+                ? (quantile(samples[k][j], 0.75) - quantile(samples[k][j], 0.25)) / cell.median_s
+                : 0.0;
+        settled = settled && cell.spread <= target_spread;
+      }
     }
+    if (on_round) on_round(round);
     if (settled) break;
   }
+  return out;
+}
+
+std::vector<ForwardTiming> ForwardCosts::time_budgets(const std::vector<double>& budgets,
+                                                      int64_t rows, int min_rounds, int max_rounds,
+                                                      double target_spread) {
+  std::vector<ForwardTiming> out;
+  for (auto& row : time_grid(budgets, {rows}, min_rounds, max_rounds, target_spread))
+    out.push_back(row.front());
   return out;
 }
 

@@ -43,7 +43,17 @@ std::optional<CostTable> load_cached(const std::string& path, const nlohmann::js
   }
 }
 
+// Rounds continue past options.repeats until every cell's spread is within 10%, up to this.
+int max_calibration_rounds(const CalibrationOptions& options) {
+  return 4 * options.repeats;
+}
+
 }  // namespace
+
+int64_t calibration_progress_total(const CalibrationOptions& options) {
+  return max_calibration_rounds(options) +
+         (options.decode ? static_cast<int64_t>(calibration_rows(options.max_rows).size()) : 0);
+}
 
 std::vector<int64_t> calibration_rows(int64_t max_rows) {
   check(max_rows >= 1, "calibration needs max_rows >= 1, got ", max_rows);
@@ -71,13 +81,14 @@ nlohmann::json calibration_key(models::DiffusionModel& model, const nlohmann::js
           {"budgets", budgets},
           {"rows", calibration_rows(options.max_rows)},
           {"repeats", options.repeats},
+          {"method", "interleaved rounds"},
           {"decoder", static_cast<bool>(options.decode)}};
 }
 
 CostTable calibrate(sampling::ForwardCosts& costs, models::DiffusionModel& model,
                     const nlohmann::json& config, const std::vector<double>& budgets,
                     const CalibrationOptions& options, bool* from_cache,
-                    const std::function<void(int64_t, int64_t)>& on_cell) {
+                    const std::function<void(int64_t, int64_t)>& on_progress) {
   const auto key = calibration_key(model, config, budgets, options);
   const auto path =
       options.cache_dir.empty()
@@ -93,23 +104,27 @@ CostTable calibrate(sampling::ForwardCosts& costs, models::DiffusionModel& model
   CostTable table;
   table.budgets = budgets;
   table.batch_rows = calibration_rows(options.max_rows);
-  const auto cells =
-      static_cast<int64_t>((budgets.size() + (options.decode ? 1 : 0)) * table.batch_rows.size());
-  int64_t done = 0;
-  for (double b : budgets) {
-    std::vector<double> row;
-    for (int64_t r : table.batch_rows) {
-      row.push_back(1e3 * costs.forward_seconds(b, r, options.repeats));
-      if (on_cell) on_cell(++done, cells);
-    }
-    table.ms.push_back(row);
+  const int max_rounds = max_calibration_rounds(options);
+  const auto total = calibration_progress_total(options);
+  // One grid of interleaved rounds: a drift of the machine's speed while measuring hits every
+  // budget and batch size alike, so the table's ratios (what the planner trades) stay right.
+  const auto grid = costs.time_grid(budgets, table.batch_rows, options.repeats, max_rounds,
+                                    /*target_spread=*/0.1, [&](int round) {
+                                      if (on_progress) on_progress(round, total);
+                                    });
+  for (const auto& row : grid) {
+    std::vector<double> ms;
+    for (const auto& cell : row) ms.push_back(1e3 * cell.median_s);
+    table.ms.push_back(ms);
   }
+  int64_t done = max_rounds;
+  if (on_progress) on_progress(done, total);
   if (options.decode) {
     torch::NoGradGuard no_grad;
     for (int64_t r : table.batch_rows) {
       table.decode_ms.push_back(
           1e3 * median_seconds([&] { options.decode(r); }, /*warmup=*/1, options.repeats));
-      if (on_cell) on_cell(++done, cells);
+      if (on_progress) on_progress(++done, total);
     }
   }
   if (!path.empty()) {

@@ -37,6 +37,7 @@ Engine::Engine(models::DiffusionModel& model, CostTable table, EngineOptions opt
     : model_(model),
       spec_(model.spec()),
       table_(std::move(table)),
+      arrivals_(/*window=*/32, options.arrival_window_s),
       options_(std::move(options)),
       metrics_(table_.budgets) {
   check(options_.max_batch >= 1, "max batch must be at least 1, got ", options_.max_batch);
@@ -63,6 +64,7 @@ Admission Engine::submit(const GenerateRequest& r) {
   }
   job->order_key = job->deadline.value_or(job->arrival + kNoDeadlineHorizon);
   std::unique_lock lock(mu_);
+  if (!stopping_) arrivals_.observe(job->arrival);  // the offered load, refused or not
   const double lowest = table_.budgets.front();
   const auto table = planning_table_locked();
   const auto batching = batching_rule();
@@ -91,6 +93,7 @@ Admission Engine::submit(const GenerateRequest& r) {
           ": the work ahead needs about ", std::llround(drain_s * 1e3), " ms"));
     }
   }
+  if (options_.policy == Policy::elastic && job->deadline && !job->fixed_budget) latest_ = job;
   remember_id_locked(job);
   metrics_.accepted();
   work_cv_.notify_one();
@@ -150,18 +153,25 @@ double Engine::time_scale() const {
 
 std::string Engine::render_metrics() const {
   int64_t depth = 0, running = 0;
-  double scale = 1;
+  double scale = 1, rate = 0;
   {
     std::lock_guard lock(mu_);
     depth = static_cast<int64_t>(queue_.size());
     running = static_cast<int64_t>(running_.size());
     scale = time_scale_locked();
+    rate = arrivals_.per_second(Clock::now());
   }
   return metrics_.render(depth, running) +
          "# HELP elit_planner_time_scale Median measured forward time over the cost table's.\n"
          "# TYPE elit_planner_time_scale gauge\n"
          "elit_planner_time_scale " +
-         std::to_string(scale) + "\n";
+         std::to_string(scale) +
+         "\n"
+         "# HELP elit_arrival_rate Requests per second over the latest arrivals (refused "
+         "included).\n"
+         "# TYPE elit_arrival_rate gauge\n"
+         "elit_arrival_rate " +
+         std::to_string(rate) + "\n";
 }
 
 void Engine::remember_id_locked(const std::shared_ptr<Job>& job) {
@@ -193,7 +203,8 @@ Batching Engine::batching_rule() const {
   return {options_.max_batch, !options_.continuous || options_.teacache.has_value()};
 }
 
-std::vector<PlanRequest> Engine::plan_requests_locked(Clock::time_point now) const {
+std::vector<PlanRequest> Engine::plan_requests_locked(Clock::time_point now,
+                                                      std::vector<PlanRequest>* expected) const {
   // Kinds: requests that admit_locked lets share a running group get the same number.
   std::vector<const Job*> kinds;
   const auto kind_of = [&](const Job& j) {
@@ -212,6 +223,27 @@ std::vector<PlanRequest> Engine::plan_requests_locked(Clock::time_point now) con
   for (const auto& j : queue_) {
     order.push_back(plan_request(*j, j->evaluations(), now));
     order.back().kind = kind_of(*j);
+  }
+  if (!expected) return order;
+  expected->clear();
+  const double rate = arrivals_.per_second(now);
+  if (!options_.plan_arrivals || options_.policy != Policy::elastic || !latest_ || rate <= 0)
+    return order;
+  const auto typical = plan_request(*latest_, latest_->evaluations(), now);
+  // Only while the arrivals outrun what full-budget forwards sustain: below that, room for the
+  // next arrivals is there anyway, and a burst's estimate must not lower the budget.
+  if (sustainable_budget(table_.scaled(time_scale_locked()), rate, typical, options_.max_batch) >=
+      table_.budgets.back())
+    return order;
+  // Over one deadline, evenly spaced at the recent rate, each like the latest request.
+  const double deadline_s = *latest_->request.deadline_ms / 1e3;
+  const auto count = std::min<int64_t>(64, static_cast<int64_t>(rate * deadline_s));
+  for (int64_t k = 1; k <= count; ++k) {
+    auto p = typical;
+    p.kind = kind_of(*latest_);
+    p.arrival_s = static_cast<double>(k) / rate;
+    p.deadline_s = p.arrival_s + deadline_s;
+    expected->push_back(p);
   }
   return order;
 }
@@ -308,8 +340,9 @@ double Engine::choose_budget() {
   std::lock_guard lock(mu_);
   const auto& lead = *running_.front()->job;
   if (lead.fixed_budget) return *lead.fixed_budget;
-  return plan_budget(plan_requests_locked(Clock::now()), planning_table_locked(), batching_rule())
-      .budget;
+  std::vector<PlanRequest> expected;
+  const auto order = plan_requests_locked(Clock::now(), &expected);
+  return plan_budget(order, planning_table_locked(), batching_rule(), expected).budget;
 }
 
 std::vector<std::shared_ptr<Engine::Active>> Engine::evaluate(

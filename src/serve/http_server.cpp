@@ -184,6 +184,7 @@ struct HttpServer::Impl {
     j["policy"] = engine.options().policy == Policy::elastic ? "elastic" : "fixed";
     j["default_budget"] = engine.options().default_budget;
     j["headroom"] = engine.options().headroom;
+    j["plan_arrivals"] = engine.options().plan_arrivals;
     j["max_batch"] = engine.options().max_batch;
     j["max_num"] = limits.max_num;
     j["max_steps"] = limits.max_steps;

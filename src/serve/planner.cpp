@@ -19,10 +19,14 @@ std::vector<double> finish_times(const std::vector<PlanRequest>& order, const Co
   while (next < order.size() && order[next].running) join();
   double t = 0;
   while (!running.empty() || next < order.size()) {
-    // An evaluation boundary: the queue's head joins as Engine::admit_locked lets it.
+    // Idle until an expected arrival comes.
+    if (running.empty()) t = std::max(t, order[next].arrival_s);
+    // An evaluation boundary: the queue's head joins as Engine::admit_locked lets it, once it
+    // has arrived.
     if (running.empty() || !batching.lockstep) {
       while (next < order.size()) {
         const auto& head = order[next];
+        if (head.arrival_s > t) break;
         if (!running.empty() && (head.kind != order[running.front()].kind ||
                                  images + head.images > batching.max_images))
           break;
@@ -54,13 +58,41 @@ int64_t count_late(const std::vector<PlanRequest>& order, const CostTable& table
 }
 
 Plan plan_budget(const std::vector<PlanRequest>& order, const CostTable& table,
-                 const Batching& batching) {
+                 const Batching& batching, const std::vector<PlanRequest>& expected) {
+  auto with = order;
+  with.insert(with.end(), expected.begin(), expected.end());
+  // Expected arrivals that would be late even at the lowest budget (an overload) are not the
+  // running requests' to make room for.
+  const int64_t late_anyway =
+      expected.empty() ? 0 : count_late(with, table, table.budgets.front(), batching);
   // Budgets ascend, and a lower budget never costs more in a measured table that is monotone;
   // scanning from the top returns the largest feasible one even where noise breaks monotonicity.
   for (auto it = table.budgets.rbegin(); it != table.budgets.rend(); ++it) {
-    if (count_late(order, table, *it, batching) == 0) return {*it, true};
+    if (count_late(order, table, *it, batching) > 0) continue;
+    if (!expected.empty() && count_late(with, table, *it, batching) > late_anyway) continue;
+    return {*it, true};
   }
   return {table.budgets.front(), false};
+}
+
+double sustainable_budget(const CostTable& table, double rate, const PlanRequest& typical,
+                          int64_t max_images) {
+  // Seconds of work one request needs at `budget` when forwards run full (the cheapest per
+  // image) and its images are decoded, times the arrivals per second: the share of the
+  // worker's time the load takes.
+  const auto load = [&](double budget) {
+    const auto rows = std::max<int64_t>(max_images, typical.images);
+    const double per_image_ms =
+        table.evaluation_ms(budget, rows, typical.cfg, typical.guide_budget) / rows;
+    const double request_ms =
+        static_cast<double>(typical.images * typical.evaluations) * per_image_ms +
+        table.decode_batch_ms(typical.images);
+    return rate * request_ms / 1e3;
+  };
+  for (auto it = table.budgets.rbegin(); it != table.budgets.rend(); ++it) {
+    if (load(*it) <= 1.0) return *it;
+  }
+  return table.budgets.front();
 }
 
 }  // namespace elit::serve

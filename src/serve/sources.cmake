@@ -4,6 +4,7 @@ list(APPEND ELIT_SOURCES
   src/serve/calibration.cpp
   src/serve/planner.cpp
   src/serve/speed_tracker.cpp
+  src/serve/arrival_rate.cpp
   src/serve/request.cpp
   src/serve/job.cpp
   src/serve/metrics.cpp

@@ -158,6 +158,84 @@ TEST(Planner, SharingForwardsKeepsABudgetThatOneAfterTheOtherWouldLower) {
   EXPECT_DOUBLE_EQ(plan_budget({order[0], of_kind(order[1], 1)}, t, kContinuous).budget, 0.5);
 }
 
+TEST(Planner, ExpectedArrivalsJoinOnceTheyArriveAndTheWorkerIdlesUntilThen) {
+  const auto t = testing::synthetic_table(10.0);  // 10 ms x budget x rows
+  auto soon = of_kind(batch(1, 4, std::nullopt), 0);
+  soon.arrival_s = 0.035;
+  // A runs alone (10 ms per evaluation) until the boundary at 40 ms, where B has arrived and
+  // joins: 4 evaluations of 2 rows (B done at 120 ms), then A's last 2 alone (140 ms).
+  const auto f = finish_times({of_kind(batch(1, 10, std::nullopt), 0, /*running=*/true), soon}, t,
+                              1.0, kContinuous);
+  EXPECT_NEAR(f[0], 0.14, 1e-12);
+  EXPECT_NEAR(f[1], 0.12, 1e-12);
+  // Nothing running: the worker waits for the arrival, then runs it.
+  auto later = batch(1, 4, std::nullopt);
+  later.arrival_s = 0.5;
+  EXPECT_NEAR(finish_times({later}, t, 1.0, kContinuous)[0], 0.54, 1e-12);
+}
+
+// Expected arrivals every `gap_s`, each 10 evaluations of one image due 120 ms after it arrives.
+std::vector<PlanRequest> expected_every(double gap_s, int count) {
+  std::vector<PlanRequest> out;
+  for (int k = 1; k <= count; ++k) {
+    auto r = of_kind(batch(1, 10, std::nullopt), 0);
+    r.arrival_s = k * gap_s;
+    r.deadline_s = r.arrival_s + 0.12;
+    out.push_back(r);
+  }
+  return out;
+}
+
+TEST(Planner, RoomForExpectedArrivalsLowersTheBudgetOnlyWhenTheyWouldNotFit) {
+  // A machine where a forward costs the same for 1..16 rows: 10 ms x budget.
+  auto t = testing::synthetic_table(10.0);
+  for (size_t b = 0; b < t.budgets.size(); ++b) {
+    for (auto& ms : t.ms[b]) ms = 10.0 * t.budgets[b];
+  }
+  const std::vector<PlanRequest> order{of_kind(batch(1, 10, 0.12), 0, /*running=*/true)};
+  EXPECT_DOUBLE_EQ(plan_budget(order, t, kContinuous).budget, 1.0);  // done at 100 ms
+  // Arrivals that can share its forwards cost nothing: the budget stays.
+  EXPECT_DOUBLE_EQ(plan_budget(order, t, kContinuous, expected_every(0.025, 4)).budget, 1.0);
+  // Arrivals of another kind wait for it, then run one after the other: at budget 1 the first
+  // would finish at 200 ms (> 145 ms), at 0.5 at 100 ms; the running request is lowered to
+  // leave them room.
+  auto other = expected_every(0.025, 1);
+  other[0].kind = 1;
+  EXPECT_DOUBLE_EQ(plan_budget(order, t, kContinuous, other).budget, 0.5);
+  // A burst that fits only if the running request runs at the lowest budget (batches of 16
+  // from 25 ms on, every 25 ms): the budget is the lowest.
+  auto burst = expected_every(0.001, 40);
+  for (auto& r : burst) r.kind = 1;
+  const auto plan = plan_budget(order, t, kContinuous, burst);
+  EXPECT_TRUE(plan.feasible);
+  EXPECT_DOUBLE_EQ(plan.budget, 0.25);
+  EXPECT_EQ(count_late(order, t, plan.budget, kContinuous), 0);
+  // Arrivals late even at the lowest budget (due 30 ms after arriving) will be refused: no room
+  // is made for them.
+  for (auto& r : burst) r.deadline_s = r.arrival_s + 0.03;
+  EXPECT_DOUBLE_EQ(plan_budget(order, t, kContinuous, burst).budget, 1.0);
+}
+
+TEST(Planner, TheSustainableBudgetIsTheLargestTheArrivalRateLeavesTheWorkerTimeFor) {
+  const auto t = testing::synthetic_table(10.0);  // 10 ms x budget per image at any batch
+  const auto typical = batch(1, 10, 0.5);         // 100 ms x budget of forwards per request
+  EXPECT_DOUBLE_EQ(sustainable_budget(t, 5.0, typical, 8), 1.0);    // half the time at 1
+  EXPECT_DOUBLE_EQ(sustainable_budget(t, 15.0, typical, 8), 0.5);   // 1.5 / 1.125 / 0.75
+  EXPECT_DOUBLE_EQ(sustainable_budget(t, 50.0, typical, 8), 0.25);  // none: the lowest
+  EXPECT_DOUBLE_EQ(sustainable_budget(t, 0.0, typical, 8), 1.0);
+  // Forwards that cost the same for any batch: full batches of 8 share the cost.
+  auto flat = t;
+  for (size_t b = 0; b < flat.budgets.size(); ++b) {
+    for (auto& ms : flat.ms[b]) ms = 10.0 * flat.budgets[b];
+  }
+  EXPECT_DOUBLE_EQ(sustainable_budget(flat, 15.0, typical, 8), 1.0);  // 15 x 10 x 1.25 ms
+  // A decoder's 150 ms per request counts too: 5 x (100 b + 150) ms fits a second at b = 0.5.
+  auto decoded = t;
+  decoded.decode_ms = {150, 300, 600, 1200, 2400};
+  EXPECT_DOUBLE_EQ(sustainable_budget(t, 5.0, typical, 8), 1.0);
+  EXPECT_DOUBLE_EQ(sustainable_budget(decoded, 5.0, typical, 8), 0.5);
+}
+
 TEST(Batching, HeunEvaluatesTwicePerStepButTheLast) {
   Job heun;
   heun.request.steps = 5;

@@ -161,6 +161,9 @@ TEST(Serving, ElasticPolicyLowersTheBudgetUnderOverloadAndRaisesItAfter) {
   // real forwards take a few ms, so slow scheduling on a busy machine cannot eat the slack.
   o.table = testing::synthetic_table(/*ms_at_full=*/100.0);
   o.max_batch = 1;  // one request per forward, so that the queue is visible to the planner
+  // Load has fallen when the burst's arrivals are older than this: the planner then stops
+  // making room for more arrivals like them.
+  o.arrival_window_s = 0.5;
   TinyServer server(o);
   auto& engine = server.engine();
   const auto mean = [](const std::vector<double>& v) {
@@ -170,6 +173,7 @@ TEST(Serving, ElasticPolicyLowersTheBudgetUnderOverloadAndRaisesItAfter) {
   };
   const double before = mean(burst(engine, 1, 4000));     // alone: 800 ms of 4 s
   const double overload = mean(burst(engine, 12, 4000));  // 12 x 800 ms >> 4 s
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
   const double after = mean(burst(engine, 1, 4000));
   EXPECT_DOUBLE_EQ(before, 1.0);
   EXPECT_LT(overload, before);

@@ -61,6 +61,7 @@ TinyServer::TinyServer(TinyServerOptions o) {
   e.continuous = o.continuous;
   e.max_queue = o.max_queue;
   e.follow_measured_speed = o.follow_measured_speed;
+  e.arrival_window_s = o.arrival_window_s;
   for (double b : budgets) e.flops_per_row[b] = costs.flops(b);
   serve::CalibrationOptions c;
   c.max_rows = 2 * o.max_batch;

@@ -27,7 +27,8 @@ struct TinyServerOptions {
   int64_t max_batch = 8;
   bool continuous = true;  // false: static batching
   int64_t max_queue = 256;
-  bool text_model = false;  // serve tiny_text_model_path() (prompts) instead of the tiny SiT
+  bool text_model = false;       // serve tiny_text_model_path() (prompts) instead of the tiny SiT
+  double arrival_window_s = 10;  // EngineOptions::arrival_window_s
 };
 
 class TinyServer {

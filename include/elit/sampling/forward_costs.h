@@ -2,6 +2,7 @@
 // a formula, measured otherwise) and measured wall time. Shared by `elit budgets`, `elit guidance`
 // and the server's calibration.
 #pragma once
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -11,9 +12,10 @@
 
 namespace elit::sampling {
 
-// Wall time of one forward at one budget over interleaved rounds.
+// Wall time of one forward at one budget and batch size over interleaved rounds.
 struct ForwardTiming {
   double budget = 1.0;
+  int64_t rows = 1;
   double median_s = 0.0;
   double spread = 0.0;  // interquartile range / median over the rounds
   int rounds = 0;
@@ -29,12 +31,16 @@ class ForwardCosts {
   int64_t measured_flops(double budget);
   // "analytic" or "measured": where flops() comes from.
   const std::string& source() const { return source_; }
-  // Median seconds of one forward at batch `rows` (zeros input, t = 0.5).
-  double forward_seconds(double budget, int64_t rows, int repeats);
-  // Seconds per forward at every budget at batch `rows`, fairly compared: one warm-up forward
-  // per budget before any is timed (so the first budget does not pay the warm-up), then rounds of
-  // one forward per budget (machine drift hits every budget alike), continued past `min_rounds`
-  // until every budget's spread is at most `target_spread`, for at most `max_rounds`.
+  // Seconds per forward (zeros input, t = 0.5) at every budget and batch size, fairly compared:
+  // one warm-up forward per cell before any is timed (so the first cell does not pay the
+  // warm-up), then rounds of one forward per cell (machine drift hits every cell alike),
+  // continued past `min_rounds` until every cell's spread is at most `target_spread`, for at most
+  // `max_rounds`. Indexed [budget][rows]. `on_round(round)` reports progress after each round.
+  std::vector<std::vector<ForwardTiming>> time_grid(
+      const std::vector<double>& budgets, const std::vector<int64_t>& rows, int min_rounds,
+      int max_rounds, double target_spread = 0.1,
+      const std::function<void(int round)>& on_round = {});
+  // time_grid at one batch size: one timing per budget.
   std::vector<ForwardTiming> time_budgets(const std::vector<double>& budgets, int64_t rows,
                                           int min_rounds, int max_rounds,
                                           double target_spread = 0.1);

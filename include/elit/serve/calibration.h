@@ -15,7 +15,8 @@ struct CalibrationOptions {
   std::string model_identity;  // e.g. the weights path + size + mtime
   std::string cache_dir;       // "" = no cache
   int64_t max_rows = 16;       // largest forward batch (max batch images x 2 for CFG)
-  int repeats = 3;             // timed forwards per cell (median)
+  int repeats =
+      5;  // rounds of one forward per cell at least (median); up to 4x for a spread <= 10%
   // A latent model's decoder run on `images` images (its identity belongs in model_identity);
   // unset: the samples are the images and nothing is decoded.
   std::function<void(int64_t images)> decode;
@@ -27,14 +28,17 @@ nlohmann::json calibration_key(models::DiffusionModel& model, const nlohmann::js
                                const CalibrationOptions& options);
 
 // Measures (or loads from the cache) the forward time of every budget at batch sizes 1, 2, 4,
-// ... up to max_rows, and the decoder's time at those sizes when there is one. `on_cell(done,
-// total)` reports progress while measuring.
+// ... up to max_rows, in interleaved rounds over all of them, and the decoder's time at those
+// sizes when there is one. `on_progress(done, total)` reports progress while measuring (rounds,
+// then decoder sizes).
 CostTable calibrate(sampling::ForwardCosts& costs, models::DiffusionModel& model,
                     const nlohmann::json& config, const std::vector<double>& budgets,
                     const CalibrationOptions& options, bool* from_cache = nullptr,
-                    const std::function<void(int64_t, int64_t)>& on_cell = {});
+                    const std::function<void(int64_t, int64_t)>& on_progress = {});
 
 // The batch sizes calibration measures: powers of two below max_rows, then max_rows.
 std::vector<int64_t> calibration_rows(int64_t max_rows);
+// The total that calibrate's progress counts to: the most rounds, then the decoder's sizes.
+int64_t calibration_progress_total(const CalibrationOptions& options);
 
 }  // namespace elit::serve

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "elit/sampling/teacache.h"
+#include "elit/serve/arrival_rate.h"
 #include "elit/serve/job.h"
 #include "elit/serve/metrics.h"
 #include "elit/serve/speed_tracker.h"
@@ -40,6 +41,12 @@ struct EngineOptions {
   // the normal spread of step times does not turn a request admitted at the edge of its
   // deadline into a miss. 0: plan on the expected time.
   double headroom = 0.1;
+  // While requests arrive faster than full-budget forwards can serve them, the elastic policy
+  // leaves room for the arrivals it expects (at the recent rate, over one deadline, shaped like
+  // the latest request): it does not raise the running requests' budget with the time that the
+  // next arrivals need, which would refuse them. false: plan for the requests that are there.
+  bool plan_arrivals = true;
+  double arrival_window_s = 10;  // the arrival rate counts arrivals this recent (ArrivalRate)
   // Samples [N, C, H, W] in model space -> images [N, C', H', W'] in [-1, 1]: a latent model's
   // decoder (run by the worker, so compute_ms includes it). Unset: the samples are the images.
   std::function<torch::Tensor(const torch::Tensor&)> to_pixels;
@@ -87,8 +94,10 @@ class Engine {
   void worker();
   void admit_locked();
   std::shared_ptr<Active> start_locked(const std::shared_ptr<Job>& job);
-  // The running requests, then the queue, as the planner sees them.
-  std::vector<PlanRequest> plan_requests_locked(Clock::time_point now) const;
+  // The running requests, then the queue, as the planner sees them; with `expected`, also the
+  // arrivals it expects (empty unless the elastic policy plans for arrivals).
+  std::vector<PlanRequest> plan_requests_locked(Clock::time_point now,
+                                                std::vector<PlanRequest>* expected = nullptr) const;
   Batching batching_rule() const;  // how the worker groups requests (planner.h)
   // Whether `other` may run in one group with `lead` (TeaCache's groups also share steps).
   bool joins(const Job& lead, const Job& other) const;
@@ -102,7 +111,9 @@ class Engine {
   models::DiffusionModel& model_;
   models::ModelSpec spec_;
   CostTable table_;
-  SpeedTracker speed_;  // guarded by mu_
+  SpeedTracker speed_;           // guarded by mu_
+  ArrivalRate arrivals_;         // guarded by mu_
+  std::shared_ptr<Job> latest_;  // the latest request the elastic policy plans (guarded by mu_)
   CostTable planning_table_locked() const {
     return table_.scaled(time_scale_locked() * (1 + options_.headroom));
   }

@@ -5,7 +5,8 @@
 // Rule (issue #16): the largest budget at which every request, counting the work of everything
 // ahead of it and of what shares its forwards, finishes by its deadline. One budget is chosen for
 // all planned work; requests with a fixed budget (an explicit `budget`, or no deadline) run at
-// theirs. Finish times come from simulating the worker's batching (Engine::admit_locked).
+// theirs. Finish times come from simulating the worker's batching (Engine::admit_locked),
+// including arrivals that are expected but not there yet.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -26,6 +27,7 @@ struct PlanRequest {
   std::optional<double> guide_budget;  // cheap CFG / autoguidance: the second forward's budget
   std::optional<double> fixed_budget;  // runs at this budget whatever the plan
   std::optional<double> deadline_s;    // seconds from now
+  double arrival_s = 0;  // > 0: an arrival the planner expects this many seconds from now
 };
 
 // How the worker groups requests into forwards.
@@ -49,8 +51,17 @@ std::vector<double> finish_times(const std::vector<PlanRequest>& order, const Co
 // How many requests with a deadline finish after it at `budget`.
 int64_t count_late(const std::vector<PlanRequest>& order, const CostTable& table, double budget,
                    const Batching& batching);
-// The largest of table.budgets with no request late (or the lowest, infeasible).
+// The largest of table.budgets with no request late (or the lowest, infeasible). `expected`:
+// arrivals the planner expects (arrival_s > 0, after `order` in EDF order); a budget is then
+// also refused when, with them, more requests would be late than at the lowest budget: the
+// running requests' budget is not raised with the time that the next arrivals need.
 Plan plan_budget(const std::vector<PlanRequest>& order, const CostTable& table,
-                 const Batching& batching);
+                 const Batching& batching, const std::vector<PlanRequest>& expected = {});
+
+// The largest budget at which `rate` requests per second like `typical` take at most the whole
+// of the worker's time, with forwards of `max_images` images (the cheapest per image); the
+// lowest when none does. A steady-state cap: above it the queue grows and requests are refused.
+double sustainable_budget(const CostTable& table, double rate, const PlanRequest& typical,
+                          int64_t max_images);
 
 }  // namespace elit::serve
