@@ -226,25 +226,11 @@ std::vector<PlanRequest> Engine::plan_requests_locked(Clock::time_point now,
   }
   if (!expected) return order;
   expected->clear();
-  const double rate = arrivals_.per_second(now);
-  if (!options_.plan_arrivals || options_.policy != Policy::elastic || !latest_ || rate <= 0)
-    return order;
-  const auto typical = plan_request(*latest_, latest_->evaluations(), now);
-  // Only while the arrivals outrun what full-budget forwards sustain: below that, room for the
-  // next arrivals is there anyway, and a burst's estimate must not lower the budget.
-  if (sustainable_budget(table_.scaled(time_scale_locked()), rate, typical, options_.max_batch) >=
-      table_.budgets.back())
-    return order;
-  // Over one deadline, evenly spaced at the recent rate, each like the latest request.
-  const double deadline_s = *latest_->request.deadline_ms / 1e3;
-  const auto count = std::min<int64_t>(64, static_cast<int64_t>(rate * deadline_s));
-  for (int64_t k = 1; k <= count; ++k) {
-    auto p = typical;
-    p.kind = kind_of(*latest_);
-    p.arrival_s = static_cast<double>(k) / rate;
-    p.deadline_s = p.arrival_s + deadline_s;
-    expected->push_back(p);
-  }
+  if (!options_.plan_arrivals || options_.policy != Policy::elastic || !latest_) return order;
+  auto typical = plan_request(*latest_, latest_->evaluations(), now);
+  typical.kind = kind_of(*latest_);
+  *expected = expected_arrivals(table_.scaled(time_scale_locked()), arrivals_.per_second(now),
+                                typical, *latest_->request.deadline_ms / 1e3, options_.max_batch);
   return order;
 }
 

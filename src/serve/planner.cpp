@@ -95,4 +95,21 @@ double sustainable_budget(const CostTable& table, double rate, const PlanRequest
   return table.budgets.front();
 }
 
+std::vector<PlanRequest> expected_arrivals(const CostTable& table, double rate,
+                                           const PlanRequest& typical, double deadline_s,
+                                           int64_t max_images) {
+  std::vector<PlanRequest> out;
+  if (!(rate > 0) || sustainable_budget(table, rate, typical, max_images) >= table.budgets.back())
+    return out;
+  const auto count = std::min<int64_t>(64, static_cast<int64_t>(rate * deadline_s));
+  for (int64_t k = 1; k <= count; ++k) {
+    auto r = typical;
+    r.running = false;
+    r.arrival_s = static_cast<double>(k) / rate;
+    r.deadline_s = r.arrival_s + deadline_s;
+    out.push_back(r);
+  }
+  return out;
+}
+
 }  // namespace elit::serve

@@ -236,6 +236,23 @@ TEST(Planner, TheSustainableBudgetIsTheLargestTheArrivalRateLeavesTheWorkerTimeF
   EXPECT_DOUBLE_EQ(sustainable_budget(decoded, 5.0, typical, 8), 0.5);
 }
 
+TEST(Planner, ArrivalsAreExpectedOnlyWhileTheRateOutrunsTheFullBudget) {
+  const auto t = testing::synthetic_table(10.0);       // 10 ms x budget per image at any batch
+  const auto typical = of_kind(batch(1, 10, 0.5), 3);  // 100 ms of forwards at budget 1
+  EXPECT_TRUE(expected_arrivals(t, 5.0, typical, 0.5, 8).empty());  // half the worker's time
+  EXPECT_TRUE(expected_arrivals(t, 0.0, typical, 0.5, 8).empty());
+  // 20 per second need twice the worker's time at budget 1: those within 0.5 s, 50 ms apart.
+  const auto expected = expected_arrivals(t, 20.0, typical, 0.5, 8);
+  ASSERT_EQ(expected.size(), 10u);
+  for (size_t k = 0; k < expected.size(); ++k) {
+    EXPECT_NEAR(expected[k].arrival_s, 0.05 * static_cast<double>(k + 1), 1e-12);
+    EXPECT_NEAR(*expected[k].deadline_s, expected[k].arrival_s + 0.5, 1e-12);
+    EXPECT_EQ(expected[k].kind, 3);
+    EXPECT_EQ(expected[k].evaluations, 10);
+  }
+  EXPECT_EQ(expected_arrivals(t, 1000.0, typical, 0.5, 8).size(), 64u);  // capped
+}
+
 TEST(Batching, HeunEvaluatesTwicePerStepButTheLast) {
   Job heun;
   heun.request.steps = 5;

@@ -63,5 +63,13 @@ Plan plan_budget(const std::vector<PlanRequest>& order, const CostTable& table,
 // lowest when none does. A steady-state cap: above it the queue grows and requests are refused.
 double sustainable_budget(const CostTable& table, double rate, const PlanRequest& typical,
                           int64_t max_images);
+// The arrivals plan_budget makes room for: while `rate` requests per second like `typical` need
+// more than the worker's time at the full budget (sustainable_budget below the highest), the
+// ones expected within one deadline (`deadline_s` after arriving), evenly spaced at that rate,
+// at most 64; none below that rate, where there is room anyway and a burst's estimate must not
+// lower the budget.
+std::vector<PlanRequest> expected_arrivals(const CostTable& table, double rate,
+                                           const PlanRequest& typical, double deadline_s,
+                                           int64_t max_images);
 
 }  // namespace elit::serve
