@@ -4,7 +4,7 @@
 
 namespace elit::serve {
 
-ArrivalRate::ArrivalRate(size_t window, double max_age_s) : window_(window), max_age_s_(max_age_s) {
+ArrivalRate::ArrivalRate(double max_age_s, size_t window) : window_(window), max_age_s_(max_age_s) {
   check(window >= 2 && max_age_s > 0, "the arrival rate needs a window of at least two arrivals ",
         "and a positive age, got ", window, " and ", max_age_s);
 }

@@ -37,7 +37,7 @@ Engine::Engine(models::DiffusionModel& model, CostTable table, EngineOptions opt
     : model_(model),
       spec_(model.spec()),
       table_(std::move(table)),
-      arrivals_(/*window=*/32, options.arrival_window_s),
+      arrivals_(options.arrival_window_s),
       options_(std::move(options)),
       metrics_(table_.budgets) {
   check(options_.max_batch >= 1, "max batch must be at least 1, got ", options_.max_batch);

@@ -59,12 +59,17 @@ int64_t count_late(const std::vector<PlanRequest>& order, const CostTable& table
 
 Plan plan_budget(const std::vector<PlanRequest>& order, const CostTable& table,
                  const Batching& batching, const std::vector<PlanRequest>& expected) {
-  auto with = order;
-  with.insert(with.end(), expected.begin(), expected.end());
-  // Expected arrivals that would be late even at the lowest budget (an overload) are not the
-  // running requests' to make room for.
-  const int64_t late_anyway =
-      expected.empty() ? 0 : count_late(with, table, table.budgets.front(), batching);
+  // The real requests, then the expected ones (built only when there are any: this runs before
+  // every evaluation).
+  std::vector<PlanRequest> with;
+  int64_t late_anyway = 0;
+  if (!expected.empty()) {
+    with = order;
+    with.insert(with.end(), expected.begin(), expected.end());
+    // Expected arrivals that would be late even at the lowest budget (an overload) are not the
+    // running requests' to make room for.
+    late_anyway = count_late(with, table, table.budgets.front(), batching);
+  }
   // Budgets ascend, and a lower budget never costs more in a measured table that is monotone;
   // scanning from the top returns the largest feasible one even where noise breaks monotonicity.
   for (auto it = table.budgets.rbegin(); it != table.budgets.rend(); ++it) {

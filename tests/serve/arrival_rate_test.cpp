@@ -24,7 +24,7 @@ TEST(ArrivalRate, NoneOrOneArrivalIsNoRate) {
 }
 
 TEST(ArrivalRate, SteadyArrivalsGiveTheirRateAndItFallsWhenTheyStop) {
-  ArrivalRate rate(16, 10.0);
+  ArrivalRate rate(10.0, 16);
   for (int i = 0; i < 40; ++i) rate.observe(at(0.1 * i));  // 10 per second; the last 16 count
   EXPECT_NEAR(rate.per_second(at(3.9 + 0.1)), 10.0, 1e-6);
   EXPECT_LT(rate.per_second(at(3.9 + 1.0)), 7.0);          // a second without arrivals
@@ -32,13 +32,13 @@ TEST(ArrivalRate, SteadyArrivalsGiveTheirRateAndItFallsWhenTheyStop) {
 }
 
 TEST(ArrivalRate, ABurstRaisesItAtOnce) {
-  ArrivalRate rate(16, 10.0);
+  ArrivalRate rate(10.0, 16);
   for (int i = 0; i < 16; ++i) rate.observe(at(1.0 * i));  // 1 per second
   const double before = rate.per_second(at(16.0));
   for (int i = 0; i < 8; ++i) rate.observe(at(16.0 + 0.01 * i));  // 8 within 80 ms
   EXPECT_GT(rate.per_second(at(16.1)), 1.5 * before);
-  EXPECT_THROW(ArrivalRate(1, 10.0), Error);
-  EXPECT_THROW(ArrivalRate(16, 0.0), Error);
+  EXPECT_THROW(ArrivalRate(10.0, 1), Error);
+  EXPECT_THROW(ArrivalRate(0.0, 16), Error);
 }
 
 }  // namespace

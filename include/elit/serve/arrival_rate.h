@@ -13,7 +13,7 @@ class ArrivalRate {
  public:
   using Clock = std::chrono::steady_clock;
   // The rate is taken over the last `window` arrivals no older than `max_age_s`.
-  explicit ArrivalRate(size_t window = 32, double max_age_s = 10.0);
+  explicit ArrivalRate(double max_age_s = 10.0, size_t window = 32);
   void observe(Clock::time_point at);
   // Arrivals per second as seen at `now`: the arrivals in the window over the time from the
   // oldest of them to now, so that the rate falls when arrivals stop. 0 with fewer than two.

@@ -15,8 +15,8 @@ struct CalibrationOptions {
   std::string model_identity;  // e.g. the weights path + size + mtime
   std::string cache_dir;       // "" = no cache
   int64_t max_rows = 16;       // largest forward batch (max batch images x 2 for CFG)
-  int repeats =
-      5;  // rounds of one forward per cell at least (median); up to 4x for a spread <= 10%
+  // Rounds of one forward per cell at least (median); up to 4x as many for a spread <= 10%.
+  int repeats = 5;
   // A latent model's decoder run on `images` images (its identity belongs in model_identity);
   // unset: the samples are the images and nothing is decoded.
   std::function<void(int64_t images)> decode;
