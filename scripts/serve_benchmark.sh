@@ -5,13 +5,14 @@
 # markdown table and a plot.
 #   scripts/serve_benchmark.sh --ckpt RUN [--out DIR] [--duration S] [--steps N] [--max-batch B]
 #                              [--batching continuous|static] [--headroom H]
-#     --headroom H  the elastic planner's margin on step times (elit serve --headroom)
+#     --headroom H  the elastic planner's margin on step times (elit serve --headroom; default: the
+#                   server's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/parse_flags.sh
 
-ckpt="" out="runs/serve-benchmark" duration=20 steps=20 batch=8 batching=continuous headroom=0.1
-parse_flags 2,8 --ckpt=ckpt --out=out --duration=duration --steps=steps --max-batch=batch \
+ckpt="" out="runs/serve-benchmark" duration=20 steps=20 batch=8 batching=continuous headroom=""
+parse_flags 2,9 --ckpt=ckpt --out=out --duration=duration --steps=steps --max-batch=batch \
   --batching=batching --headroom=headroom -- "$@"
 [ -n "$ckpt" ] || { echo "serve_benchmark.sh: --ckpt RUN is required" >&2; exit 2; }
 elit=build/elit
@@ -21,7 +22,7 @@ trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true' EXIT
 
 start_server() {  # policy -> sets url and pid
   "$elit" serve --ckpt "$ckpt" --port 0 --policy "$1" --budget 1 --steps "$steps" \
-    --max-batch "$batch" --batching "$batching" --headroom "$headroom" \
+    --max-batch "$batch" --batching "$batching" ${headroom:+--headroom "$headroom"} \
     > "$out/server-$1.out" 2> "$out/server-$1.log" &
   pid=$!
   for _ in $(seq 600); do

@@ -1,5 +1,6 @@
 // elit loadtest: open-loop Poisson load against an `elit serve` on this machine, with a JSON
-// report (latency percentiles, deadline fraction, rejections, budget served, throughput, FLOPs).
+// report (latency percentiles, deadline fraction, rejections, budget served, throughput, FLOPs,
+// and the server's forward time against its calibration table).
 #include <cmath>
 #include <iostream>
 
@@ -53,8 +54,11 @@ void add_loadtest_command(CLI::App& app) {
       "loadtest",
       "send open-loop Poisson load to an `elit serve` on this machine and report p50/p95/p99 "
       "latency, the fraction of deadlines met, rejections (503), the mean budget served, "
-      "throughput and FLOPs as JSON. Arrivals do not wait for answers (open loop), so an "
-      "overloaded server shows as queueing and rejections.\n"
+      "throughput and FLOPs as JSON, with the server's own view from its /metrics: seconds "
+      "spent in forwards, what its calibration table predicted for them (time_over_table > 1: "
+      "the machine ran slower than calibrated) and the worker's busy fraction. Arrivals do not "
+      "wait for answers (open loop), so an overloaded server shows as queueing and "
+      "rejections.\n"
       "  elit loadtest --url http://127.0.0.1:8080 --rate 4 --duration 30 --deadline-ms 1500");
   cmd->add_option("--url", o->load.url, "server (loopback only)")->capture_default_str();
   cmd->add_option("--rate", o->load.rate, "mean requests per second")->required();

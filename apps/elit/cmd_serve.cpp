@@ -27,15 +27,19 @@ namespace elit::app {
 namespace {
 namespace fs = std::filesystem;
 
+// The scheduling flags' defaults are the engine's.
+const serve::EngineOptions engine_defaults;
+
 struct ServeOptions {
   ModelOptions model;
   VAEFlags vae;
   std::string dtype = "float32", device = "cpu";
   serve::HttpOptions http;
   std::string policy = "elastic", batching = "continuous";
-  double budget = 1.0, headroom = 0.1;
-  bool plan_arrivals = true;
-  int64_t max_batch = 8, max_queue = 256, max_num = 16, max_steps = 100, steps = 20;
+  double budget = engine_defaults.default_budget, headroom = engine_defaults.headroom;
+  bool plan_arrivals = engine_defaults.plan_arrivals;
+  int64_t max_batch = engine_defaults.max_batch, max_queue = engine_defaults.max_queue;
+  int64_t max_num = 16, max_steps = 100, steps = 20;
   std::string calibration_cache;
   int calibration_repeats = 5;
   std::optional<double> teacache;  // TeaCache threshold for every request

@@ -375,7 +375,9 @@ std::vector<std::shared_ptr<Engine::Active>> Engine::evaluate(
   }
   std::lock_guard lock(mu_);
   const auto lead = plan_request(*group.front()->job, 1, Clock::now());
-  speed_.observe(measured_ms, table_.evaluation_ms(budget, images, lead.cfg, lead.guide_budget));
+  const double predicted_ms = table_.evaluation_ms(budget, images, lead.cfg, lead.guide_budget);
+  speed_.observe(measured_ms, predicted_ms);
+  metrics_.evaluated(measured_ms / 1e3, predicted_ms / 1e3);
   for (size_t k = 0; k < group.size(); ++k) {
     auto& a = *group[k];
     --a.evaluations_left;

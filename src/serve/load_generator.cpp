@@ -6,10 +6,12 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 #include <random>
 #include <regex>
+#include <string_view>
 #include <thread>
 
 #include "elit/io/image.h"
@@ -45,7 +47,40 @@ struct Outcome {
   json body;
 };
 
+// The server's evaluation totals (elit_forward_seconds_total, elit_forward_table_seconds_total),
+// both NaN when /metrics does not answer with them.
+std::pair<double, double> forward_totals(const Target& target, const httplib::Headers& headers) {
+  httplib::Client c(target.host, target.port);
+  c.set_connection_timeout(10, 0);
+  c.set_read_timeout(10, 0);
+  const auto res = c.Get("/metrics", headers);
+  const double none = std::nan("");
+  if (!res || res->status != 200) return {none, none};
+  const auto forward = prometheus_value(res->body, "elit_forward_seconds_total");
+  const auto table = prometheus_value(res->body, "elit_forward_table_seconds_total");
+  if (!forward || !table) return {none, none};
+  return {*forward, *table};
+}
+
 }  // namespace
+
+std::optional<double> prometheus_value(const std::string& text, const std::string& name) {
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view line(text.data() + at, end - at);
+    if (line.size() > name.size() && line.substr(0, name.size()) == name &&
+        line[name.size()] == ' ') {
+      const std::string value(line.substr(name.size() + 1));
+      char* stop = nullptr;
+      const double v = std::strtod(value.c_str(), &stop);
+      if (stop == value.c_str() || !std::isfinite(v)) return std::nullopt;
+      return v;
+    }
+    at = end + 1;
+  }
+  return std::nullopt;
+}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return std::nan("");
@@ -59,6 +94,12 @@ double percentile(std::vector<double> v, double p) {
 json LoadResult::report() const {
   const auto or_null = [](double x) { return std::isnan(x) ? json(nullptr) : json(x); };
   const double accepted = static_cast<double>(served + failed);
+  const bool timed = !std::isnan(server_forward_s) && server_table_s > 0 && wall_s > 0;
+  const json server = timed ? json{{"forward_seconds", server_forward_s},
+                                   {"table_seconds", server_table_s},
+                                   {"time_over_table", server_forward_s / server_table_s},
+                                   {"busy_fraction", server_forward_s / wall_s}}
+                            : json(nullptr);
   return {{"offered_rate", offered_rate},
           {"sent", sent},
           {"served", served},
@@ -75,7 +116,8 @@ json LoadResult::report() const {
           {"throughput_rps", wall_s > 0 ? served / wall_s : 0.0},
           {"flops_total", flops},
           {"flops_per_second", wall_s > 0 ? flops / wall_s : 0.0},
-          {"wall_s", wall_s}};
+          {"wall_s", wall_s},
+          {"server", server}};
 }
 
 LoadResult run_load(const LoadOptions& o, const std::function<void(int64_t, int64_t)>& on_tick) {
@@ -89,6 +131,9 @@ LoadResult run_load(const LoadOptions& o, const std::function<void(int64_t, int6
   std::vector<std::future<Outcome>> futures;
   std::vector<int64_t> labels;
   std::atomic<int64_t> finished{0};
+  httplib::Headers headers;
+  if (!o.api_key.empty()) headers.emplace("Authorization", "Bearer " + o.api_key);
+  const auto totals_before = forward_totals(target, headers);
   const auto start = Clock::now();
   double at = gap(rng);
   for (int64_t i = 0; at < o.duration_s && i < o.max_requests; ++i, at += gap(rng)) {
@@ -102,10 +147,8 @@ LoadResult run_load(const LoadOptions& o, const std::function<void(int64_t, int6
       httplib::Client c(target.host, target.port);
       c.set_connection_timeout(60, 0);  // httplib's listen backlog is 5: bursts retry SYNs
       c.set_read_timeout(static_cast<time_t>(o.duration_s) + 120, 0);
-      httplib::Headers h;
-      if (!o.api_key.empty()) h.emplace("Authorization", "Bearer " + o.api_key);
       const auto sent = Clock::now();
-      const auto res = c.Post("/v1/generate", h, body.dump(), "application/json");
+      const auto res = c.Post("/v1/generate", headers, body.dump(), "application/json");
       Outcome out;
       out.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
       if (res) {
@@ -148,6 +191,9 @@ LoadResult run_load(const LoadOptions& o, const std::function<void(int64_t, int6
     }
   }
   r.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const auto totals_after = forward_totals(target, headers);
+  r.server_forward_s = totals_after.first - totals_before.first;
+  r.server_table_s = totals_after.second - totals_before.second;
   if (!images.empty()) {
     r.images = torch::stack(images);
     r.labels = torch::tensor(kept_labels, torch::kInt64);

@@ -83,6 +83,12 @@ void Metrics::served(const ServedRequest& r) {
   budget_.observe(r.mean_budget);
 }
 
+void Metrics::evaluated(double measured_s, double predicted_s) {
+  std::lock_guard lock(mu_);
+  forward_s_ += measured_s;
+  predicted_s_ += predicted_s;
+}
+
 std::string Metrics::render(int64_t queue_depth, int64_t running) const {
   std::lock_guard lock(mu_);
   std::ostringstream out;
@@ -100,6 +106,9 @@ std::string Metrics::render(int64_t queue_depth, int64_t running) const {
           misses_);
   counter(out, "elit_images_total", "Images generated.", images_);
   counter(out, "elit_flops_total", "Model FLOPs spent on served requests.", flops_);
+  counter(out, "elit_forward_seconds_total", "Time spent in model evaluations.", forward_s_);
+  counter(out, "elit_forward_table_seconds_total",
+          "What the calibration table predicted for the same evaluations.", predicted_s_);
   counter(out, "elit_queue_depth", "Requests waiting in the queue.", queue_depth, "gauge");
   counter(out, "elit_running_requests", "Requests in the running batch.", running, "gauge");
   out << latency_.render("elit_request_latency_seconds", "Arrival to answer of served requests.");

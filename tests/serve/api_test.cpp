@@ -95,7 +95,7 @@ TEST(ServeApi, ModelHealthMetricsProgressAndPage) {
   EXPECT_EQ(m["cost_table"]["forward_ms"].size(), 4u);
   EXPECT_EQ(m["classes"][7], "Sneaker");
   EXPECT_EQ(m["policy"], "elastic");
-  EXPECT_DOUBLE_EQ(m["headroom"].get<double>(), 0.1);
+  EXPECT_DOUBLE_EQ(m["headroom"].get<double>(), 0.2);
   EXPECT_TRUE(m["plan_arrivals"].get<bool>());
   const auto health = c.Get("/healthz");
   ASSERT_TRUE(health && health->status == 200);
@@ -115,7 +115,8 @@ TEST(ServeApi, ModelHealthMetricsProgressAndPage) {
   for (const char* line : {"elit_requests_served_total 1", "elit_queue_depth 0",
                            "elit_request_latency_seconds_count 1", "elit_budget_served_bucket",
                            "elit_deadline_misses_total 0", "elit_requests_rejected_total 0",
-                           "elit_planner_time_scale ", "elit_arrival_rate "}) {
+                           "elit_planner_time_scale ", "elit_arrival_rate ",
+                           "elit_forward_seconds_total ", "elit_forward_table_seconds_total "}) {
     EXPECT_NE(metrics->body.find(line), std::string::npos) << line << "\n" << metrics->body;
   }
   const auto page = c.Get("/");

@@ -52,6 +52,27 @@ TEST(LoadGenerator, ShortOpenLoopRunAddsUp) {
   EXPECT_LE(j["latency_ms"]["p50"].get<double>(), j["latency_ms"]["p99"].get<double>());
   EXPECT_GT(j["flops_total"].get<double>(), 0);
   EXPECT_GT(j["mean_budget"].get<double>(), 0);
+  // The server's evaluations during the run, from its /metrics before and after.
+  ASSERT_TRUE(j["server"].is_object()) << j.dump(2);
+  EXPECT_GT(j["server"]["forward_seconds"].get<double>(), 0);
+  EXPECT_GT(j["server"]["table_seconds"].get<double>(), 0);
+  EXPECT_GT(j["server"]["busy_fraction"].get<double>(), 0);
+  EXPECT_LE(j["server"]["busy_fraction"].get<double>(), 1);
+}
+
+TEST(LoadGenerator, ReadsAPrometheusSampleByItsExactName) {
+  const std::string text =
+      "# HELP a_total Things.\n# TYPE a_total counter\na_total 12.5\na_total_more 3\n"
+      "b 1e400\nc nan\nd{le=\"1\"} 4\ne\n";
+  EXPECT_EQ(prometheus_value(text, "a_total"), 12.5);
+  EXPECT_EQ(prometheus_value(text, "a_total_more"), 3.0);
+  EXPECT_FALSE(prometheus_value(text, "a"));  // a prefix is not the name
+  EXPECT_FALSE(prometheus_value(text, "b"));  // overflows to infinity
+  EXPECT_FALSE(prometheus_value(text, "c"));  // not finite
+  EXPECT_FALSE(prometheus_value(text, "d"));  // labelled samples are not read
+  EXPECT_FALSE(prometheus_value(text, "e"));  // no value
+  EXPECT_FALSE(prometheus_value(text, "missing"));
+  EXPECT_FALSE(prometheus_value("", "a_total"));
 }
 
 }  // namespace

@@ -3,8 +3,10 @@
 // server answered so that a report gives latency percentiles, the deadline fraction, rejections,
 // the budget served, throughput and FLOPs. Optionally keeps the served images for `elit eval`.
 #pragma once
+#include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,9 @@ struct LoadResult {
   int64_t budget_full = 0;         // served entirely at budget 1
   double flops = 0;
   double wall_s = 0;
+  // The server's model evaluations during the run (from /metrics before and after; NaN when it
+  // does not say): seconds spent, and what its calibration table predicted for them.
+  double server_forward_s = std::nan(""), server_table_s = std::nan("");
   torch::Tensor images;  // [served, H, W, C] uint8 when kept
   torch::Tensor labels;  // [served] int64
 
@@ -44,6 +49,10 @@ struct LoadResult {
 // and for a rate, duration or count out of range. `on_tick(sent, finished)` reports progress.
 LoadResult run_load(const LoadOptions& options,
                     const std::function<void(int64_t, int64_t)>& on_tick = {});
+
+// The value of an unlabelled sample `name` in a Prometheus text exposition; nullopt when it is
+// absent or not a finite number.
+std::optional<double> prometheus_value(const std::string& text, const std::string& name);
 
 // The p-th percentile (0..100, linear interpolation) of values; NaN when empty.
 double percentile(std::vector<double> values, double p);

@@ -41,6 +41,10 @@ class Metrics {
   void unauthorized();  // 401
   void failed();        // 500
   void served(const ServedRequest& r);
+  // One model evaluation: how long it took and what the calibration table predicted for it.
+  // Their totals' ratio over a stretch of time is how much slower (or faster) than calibrated
+  // the machine ran then (elit loadtest reports it).
+  void evaluated(double measured_s, double predicted_s);
   // The whole exposition; `queue_depth` and `running` are read by the caller under its lock.
   std::string render(int64_t queue_depth, int64_t running) const;
 
@@ -49,6 +53,7 @@ class Metrics {
   int64_t accepted_ = 0, rejected_ = 0, bad_ = 0, unauthorized_ = 0, failed_ = 0;
   int64_t served_ = 0, misses_ = 0, images_ = 0;
   double flops_ = 0;
+  double forward_s_ = 0, predicted_s_ = 0;
   Histogram latency_, budget_;
 };
 
