@@ -94,7 +94,8 @@ double percentile(std::vector<double> v, double p) {
 json LoadResult::report() const {
   const auto or_null = [](double x) { return std::isnan(x) ? json(nullptr) : json(x); };
   const double accepted = static_cast<double>(served + failed);
-  const bool timed = !std::isnan(server_forward_s) && server_table_s > 0 && wall_s > 0;
+  // Negative differences: the server restarted during the run; its totals say nothing then.
+  const bool timed = server_forward_s >= 0 && server_table_s > 0 && wall_s > 0;
   const json server = timed ? json{{"forward_seconds", server_forward_s},
                                    {"table_seconds", server_table_s},
                                    {"time_over_table", server_forward_s / server_table_s},

@@ -60,6 +60,20 @@ TEST(LoadGenerator, ShortOpenLoopRunAddsUp) {
   EXPECT_LE(j["server"]["busy_fraction"].get<double>(), 1);
 }
 
+TEST(LoadGenerator, ReportsTheServersTimeOnlyWhenItsTotalsMakeSense) {
+  LoadResult r;
+  r.wall_s = 10;
+  EXPECT_TRUE(r.report()["server"].is_null());  // the server did not say (NaN)
+  r.server_forward_s = 4;
+  r.server_table_s = 2;
+  const auto server = r.report()["server"];
+  EXPECT_DOUBLE_EQ(server["time_over_table"].get<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(server["busy_fraction"].get<double>(), 0.4);
+  r.server_forward_s = -3;  // counters went backwards: the server restarted mid-run
+  r.server_table_s = -1;
+  EXPECT_TRUE(r.report()["server"].is_null());
+}
+
 TEST(LoadGenerator, ReadsAPrometheusSampleByItsExactName) {
   const std::string text =
       "# HELP a_total Things.\n# TYPE a_total counter\na_total 12.5\na_total_more 3\n"
